@@ -1,0 +1,7 @@
+"""Forward models :math:`y = A x`, each a :class:`deepinv.physics.LinearPhysics` with an exact adjoint."""
+
+from recon.operators.base import Operator
+from recon.operators.ct import FanBeamCT, ParallelBeamCT
+from recon.operators.fbp import fbp
+
+__all__ = ["Operator", "ParallelBeamCT", "FanBeamCT", "fbp"]
