@@ -44,16 +44,16 @@ class Operator(LinearPhysics):
 
     def check_domain(self, x: torch.Tensor) -> None:
         """Raise a one-line ``ValueError`` if ``x`` is not shaped (batch, channel, *domain_shape)."""
-        self._check(x, self.domain_shape, "image")
+        self._check(x, self.domain_shape, "an image")
 
     def check_range(self, y: torch.Tensor) -> None:
         """Raise a one-line ``ValueError`` if ``y`` is not shaped (batch, channel, *range_shape)."""
-        self._check(y, self.range_shape, "measurement")
+        self._check(y, self.range_shape, "a measurement")
 
     def _check(self, t: torch.Tensor, shape: tuple[int, ...], what: str) -> None:
         if tuple(t.shape[2:]) != shape or t.dim() != len(shape) + 2:
             raise ValueError(
-                f"{type(self).__name__}: expected a {what} shaped (batch, channel, "
+                f"{type(self).__name__}: expected {what} shaped (batch, channel, "
                 f"{', '.join(map(str, shape))}), got {tuple(t.shape)}"
             )
 

@@ -1,0 +1,35 @@
+"""Shared test fixtures: where the real measured test data lives."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+# One torch thread: on a small shared machine two threads are often slower than one
+# when another process holds a core, and the suite's timings should not depend on it.
+torch.set_num_threads(1)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _testdata_root() -> Path:
+    """``$RECON_TESTDATA`` if set, else ``../shared/testdata`` beside the repository."""
+    return Path(os.environ.get("RECON_TESTDATA", REPO_ROOT.parent / "shared" / "testdata"))
+
+
+@pytest.fixture(scope="session")
+def testdata_dir() -> Path:
+    """The real-data folder; the test is skipped with a reason when it is absent (a user's clone has none)."""
+    root = _testdata_root()
+    if not root.is_dir():
+        pytest.skip(f"real test data not found at {root} (set RECON_TESTDATA to its folder)")
+    return root
+
+
+def require_file(root: Path, relative: str) -> Path:
+    """``root / relative``, or skip the test naming the missing file."""
+    path = root / relative
+    if not path.is_file():
+        pytest.skip(f"real test data file missing: {path}")
+    return path

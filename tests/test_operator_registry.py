@@ -1,0 +1,84 @@
+"""The checks every forward operator must pass (see tests/operator_registry.py)."""
+
+import pytest
+import torch
+
+from operator_registry import REGISTRY
+
+_built = {}
+
+
+def _operator(case):
+    if case.name not in _built:
+        _built[case.name] = case.build()
+    return _built[case.name]
+
+
+def _random_pair(op, dtype, batch=2, channels=1, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn((batch, channels, *op.domain_shape), generator=generator, dtype=dtype)
+    y = torch.randn((batch, channels, *op.range_shape), generator=generator, dtype=dtype)
+    return x, y
+
+
+def _inner(a, b):
+    return torch.real(torch.vdot(a.flatten(), b.flatten()))
+
+
+def _dense_matrix(op, dtype=torch.float64):
+    n = 1
+    for s in op.domain_shape:
+        n *= s
+    basis = torch.eye(n, dtype=dtype).reshape(n, 1, *op.domain_shape)
+    return op.A(basis).reshape(n, -1).T  # (measurements, pixels)
+
+
+@pytest.mark.parametrize("case", REGISTRY, ids=str)
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_adjoint(case, dtype):
+    """|<Ax, y> - <x, A^T y>| / (||Ax|| ||y||) is at rounding level."""
+    tolerance = 1e-5 if dtype == torch.float32 or case.computes_in_float32 else 1e-12
+    op = _operator(case)
+    x, y = _random_pair(op, dtype)
+    ax, aty = op.A(x), op.A_adjoint(y)
+    assert ax.dtype == dtype and aty.dtype == dtype
+    mismatch = abs(float(_inner(ax, y) - _inner(x, aty))) / float(ax.norm() * y.norm())
+    assert mismatch < tolerance
+
+
+@pytest.mark.parametrize("case", REGISTRY, ids=str)
+def test_norm_matches_largest_singular_value(case):
+    op = _operator(case)
+    exact = torch.linalg.matrix_norm(_dense_matrix(op), ord=2)
+    assert float(op.norm()) == pytest.approx(float(exact), rel=1e-3)
+
+
+@pytest.mark.parametrize("case", REGISTRY, ids=str)
+def test_batches_and_channels_are_independent(case):
+    op = _operator(case)
+    x, y = _random_pair(op, torch.float64, batch=3, channels=2)
+    together, together_adjoint = op.A(x), op.A_adjoint(y)
+    for b in range(3):
+        for c in range(2):
+            torch.testing.assert_close(together[b, c], op.A(x[b : b + 1, c : c + 1])[0, 0])
+            torch.testing.assert_close(together_adjoint[b, c], op.A_adjoint(y[b : b + 1, c : c + 1])[0, 0])
+
+
+@pytest.mark.parametrize("case", REGISTRY, ids=str)
+def test_wrong_shapes_are_one_line_errors(case):
+    op = _operator(case)
+    bad = torch.zeros(1, 1, *(s + 1 for s in op.domain_shape))
+    with pytest.raises(ValueError, match="expected an image shaped"):
+        op.A(bad)
+    with pytest.raises(ValueError, match="expected a measurement shaped"):
+        op.A_adjoint(torch.zeros(1, 1, *(s + 1 for s in op.range_shape)))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("case", REGISTRY, ids=str)
+def test_gpu_matches_cpu(case):
+    op = _operator(case)
+    x, y = _random_pair(op, torch.float32)
+    torch.testing.assert_close(op.A(x.cuda()).cpu(), op.A(x), rtol=1e-5, atol=1e-5 * float(op.A(x).abs().max()))
+    torch.testing.assert_close(op.A_adjoint(y.cuda()).cpu(), op.A_adjoint(y), rtol=1e-5,
+                               atol=1e-5 * float(op.A_adjoint(y).abs().max()))
