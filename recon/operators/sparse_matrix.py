@@ -8,12 +8,20 @@ view of :math:`A` scatters and is several times slower.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.sparse
 import torch
 
 
 def _to_torch_csr(matrix: scipy.sparse.csr_matrix) -> torch.Tensor:
+    with warnings.catch_warnings():  # torch calls CSR support "beta"; it is what we measured and test
+        warnings.simplefilter("ignore", UserWarning)
+        return _csr_tensor(matrix)
+
+
+def _csr_tensor(matrix: scipy.sparse.csr_matrix) -> torch.Tensor:
     return torch.sparse_csr_tensor(
         torch.from_numpy(matrix.indptr),
         torch.from_numpy(matrix.indices),
