@@ -37,6 +37,12 @@ class _CTOperator(Operator):
     """Shared machinery: pick a backend, apply it to (batch, channel, rows, cols) tensors."""
 
     beam: str
+    # Intersection lengths are >= 0, so |A| row and column sums are A 1 and Aᵀ 1
+    # (used by the diagonal preconditioner of recon.solvers.pdhg).
+    has_nonnegative_entries = True
+    # Measurements are (views, detectors): a ramp filter along the last axis is a good PDHG
+    # preconditioner (recon.solvers.ramp_preconditioner).
+    supports_ramp_preconditioning = True
 
     def __init__(self, geometry, projector, memory_budget, backend):
         super().__init__(geometry.image_shape, (geometry.n_angles, geometry.n_detectors))

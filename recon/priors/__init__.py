@@ -1,4 +1,13 @@
 """Priors (regularisers): stateless ``fn(x)`` and ``prox(x, gamma)``, each a valid ``deepinv.optim.Prior``.
 
-Total variation, weighted TV, sparsity, denoiser and magnitude priors live here, one idea per file.
+Priors of the form :math:`g(Kx)` also offer ``split() -> (K, g)`` for primal–dual
+solvers. One idea per file: ``tv`` (TV), ``weighted_tv`` (space-variant TV),
+``finite_difference`` (the gradient), ``sparsity`` (wavelet ℓ1), ``tikhonov``,
+``constraints`` (non-negativity, box).
 """
+
+from recon.priors.finite_difference import FiniteDifference
+from recon.priors.tv import TV, GradientNorm
+from recon.priors.weighted_tv import WeightedTV, weights_from_pilot
+
+__all__ = ["FiniteDifference", "GradientNorm", "TV", "WeightedTV", "weights_from_pilot"]
