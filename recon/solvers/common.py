@@ -5,7 +5,8 @@ each iteration (leaving out the time spent in a user's callback), records the
 objective and a residual, and stops on the first rule that fires:
 
 * ``max_iter`` iterations;
-* relative change :math:`\|x_{k+1} - x_k\| / \|x_{k+1}\| <` ``tol``;
+* relative change :math:`\|x_{k+1} - x_k\| / \|x_{k+1}\| <` ``tol``, from the second
+  iteration on (primal–dual methods cannot move on their first);
 * a residual (primal–dual residual, gap, normal-equation residual) below
   ``residual_tol`` where the solver defines one;
 * a wall-clock budget ``time_limit`` in seconds.
@@ -149,7 +150,7 @@ class IterationLoop:
         rules = self.stopping
         if self.stop_reason:
             pass
-        elif rules.tol > 0 and change is not None and change < rules.tol:
+        elif rules.tol > 0 and k > 1 and change is not None and change < rules.tol:
             self.stop_reason = "tol"
         elif rules.residual_tol > 0 and residual is not None and residual < rules.residual_tol:
             self.stop_reason = "residual_tol"
