@@ -6,8 +6,9 @@ solvers. One idea per file: ``tv`` (TV), ``weighted_tv`` (space-variant TV),
 ``constraints`` (non-negativity, box).
 """
 
+from recon.priors.constraints import Box, NonNegativity
 from recon.priors.finite_difference import FiniteDifference
 from recon.priors.tv import TV, GradientNorm
 from recon.priors.weighted_tv import WeightedTV, weights_from_pilot
 
-__all__ = ["FiniteDifference", "GradientNorm", "TV", "WeightedTV", "weights_from_pilot"]
+__all__ = ["Box", "NonNegativity", "FiniteDifference", "GradientNorm", "TV", "WeightedTV", "weights_from_pilot"]
