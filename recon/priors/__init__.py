@@ -2,13 +2,19 @@
 
 Priors of the form :math:`g(Kx)` also offer ``split() -> (K, g)`` for primal–dual
 solvers. One idea per file: ``tv`` (TV), ``weighted_tv`` (space-variant TV),
-``finite_difference`` (the gradient), ``sparsity`` (wavelet ℓ1), ``tikhonov``,
-``constraints`` (non-negativity, box).
+``finite_difference`` (the gradient), ``wavelet_transform`` (orthogonal
+Daubechies wavelets), ``sparsity`` (wavelet ℓ1), ``tikhonov`` (squared norm of
+:math:`x` or of its gradient), ``constraints`` (non-negativity, box).
 """
 
 from recon.priors.constraints import Box, NonNegativity
 from recon.priors.finite_difference import FiniteDifference
+from recon.priors.sparsity import L1Wavelet, WaveletL1Norm
+from recon.priors.tikhonov import Identity, SquaredNorm, Tikhonov, solve_screened_poisson
 from recon.priors.tv import TV, GradientNorm
+from recon.priors.wavelet_transform import WaveletTransform, wavelet_filters
 from recon.priors.weighted_tv import WeightedTV, weights_from_pilot
 
-__all__ = ["Box", "NonNegativity", "FiniteDifference", "GradientNorm", "TV", "WeightedTV", "weights_from_pilot"]
+__all__ = ["Box", "NonNegativity", "FiniteDifference", "GradientNorm", "TV", "WeightedTV", "weights_from_pilot",
+           "WaveletTransform", "wavelet_filters", "L1Wavelet", "WaveletL1Norm",
+           "Tikhonov", "SquaredNorm", "Identity", "solve_screened_poisson"]
