@@ -53,7 +53,37 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--noise", type=_fraction, default=0.01,
                       help="relative Gaussian noise level ||n||/||Ax|| (default: %(default)s)")
     demo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+
+    bench = commands.add_parser(
+        "bench", help="time recon against deepinv (and ODL when installed) on the same problems, one torch thread",
+        description="Solve each benchmark problem with recon and its peers in this one process, on one torch "
+                    "thread, and print a table of time per iteration, time to the target PSNR, best PSNR and "
+                    "the ratios to recon. Problems: " + "; ".join(
+                        f"{name}: {text}" for name, (text, _) in _bench_problems().items()),
+    )
+    bench.add_argument("problems", nargs="*", metavar="PROBLEM", help="problems to run (default: all)")
+    bench.add_argument("--json", metavar="FILE", help="also write the records as JSON")
+    bench.add_argument("--figure", metavar="FILE", help="also write PSNR against time as a PNG")
+    bench.add_argument("--size", type=_positive_int, help="image side (default: the problem's)")
+    bench.add_argument("--views", type=_positive_int, help="number of views (CT problems)")
+    bench.add_argument("--max-iter", type=_positive_int, help="iterations per method (default: 300)")
+    bench.add_argument("--budget", type=_positive_float, metavar="SECONDS",
+                       help="time budget per method in seconds (default: 60)")
+    bench.add_argument("--overwrite", action="store_true", help="replace existing JSON or figure files")
     return parser
+
+
+def _bench_problems() -> dict:
+    from recon.bench.runner import PROBLEMS
+
+    return PROBLEMS
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
 
 
 def _run_demo(args) -> int:
@@ -61,6 +91,17 @@ def _run_demo(args) -> int:
 
     run_ct_demo(args.output_dir, size=args.size, n_views=args.views, noise=args.noise,
                 overwrite=args.overwrite, echo=print)
+    return 0
+
+
+def _run_bench(args) -> int:
+    from recon.bench.runner import run_benchmarks
+
+    options = {key: value for key, value in (("size", args.size), ("n_views", args.views),
+                                              ("max_iter", args.max_iter), ("budget_s", args.budget))
+               if value is not None}
+    run_benchmarks(args.problems or list(_bench_problems()), json_path=args.json, figure_path=args.figure,
+                   overwrite=args.overwrite, options=options, echo=print)
     return 0
 
 
@@ -75,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        return {"demo": _run_demo}[args.command](args)
+        return {"demo": _run_demo, "bench": _run_bench}[args.command](args)
     except (CommandError, FileExistsError, ValueError) as error:
         print(f"recon {args.command}: error: {error}", file=sys.stderr)
         return 2

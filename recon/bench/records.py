@@ -1,0 +1,106 @@
+r"""Benchmark results: one record per (problem, method), a table for people and JSON for machines.
+
+The JSON keys are fixed (``problem``, ``method``, ``library``, ``ms_per_iter``,
+``time_to_target_s``, ``target_psnr_db``, ``best_psnr_db``, plus ``iterations``,
+``seconds`` and ``note``); ``time_to_target_s`` is ``null`` when the target is never reached.
+
+``ms_per_iter`` is the steady cost of one iteration, :math:`(t_n - t_1)/(n - 1)`:
+it leaves out the set-up before the first iteration, which ``time_to_target_s``
+includes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field, fields
+
+from recon.bench.trace import Trace
+
+
+@dataclass
+class BenchRecord:
+    """The figures of one method on one problem."""
+
+    problem: str
+    method: str
+    library: str
+    ms_per_iter: float | None
+    time_to_target_s: float | None
+    target_psnr_db: float
+    best_psnr_db: float | None
+    iterations: int
+    seconds: float
+    note: str = ""
+    trace: Trace | None = field(default=None, repr=False, compare=False)  # for figures, not for JSON
+
+    @classmethod
+    def from_trace(cls, problem: str, method: str, library: str, trace: Trace, target_psnr_db: float,
+                   note: str = "") -> "BenchRecord":
+        """Summarise a traced run.
+
+        >>> import torch
+        >>> trace = Trace(torch.zeros(1)); trace.start()
+        >>> for v in (0.1, 0.01): trace.mark(torch.full((1,), v))
+        >>> record = BenchRecord.from_trace("p", "m", "lib", trace, target_psnr_db=30.0)
+        >>> record.best_psnr_db, record.iterations, record.time_to_target_s is not None
+        (40.0, 2, True)
+        """
+        n = trace.iterations
+        per_iter = None
+        if n >= 2:
+            per_iter = 1e3 * (trace.seconds[-1] - trace.seconds[0]) / (n - 1)
+        elif n == 1:
+            per_iter = 1e3 * trace.seconds[0]
+        hit = trace.first_reaching(target_psnr_db)
+        best = max(trace.psnr_db) if n else None
+        return cls(problem, method, library, per_iter, None if hit is None else trace.seconds[hit], target_psnr_db,
+                   best, n, trace.seconds[-1] if n else 0.0, note, trace)
+
+    @classmethod
+    def unavailable(cls, problem: str, method: str, library: str, target_psnr_db: float, why: str) -> "BenchRecord":
+        """A peer that could not run here (not installed, failed): kept in the table with the reason."""
+        return cls(problem, method, library, None, None, target_psnr_db, None, 0, 0.0, why)
+
+
+def _number(value, spec: str, empty: str = "—") -> str:
+    return empty if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def format_table(records: list[BenchRecord]) -> str:
+    """A plain-text table; ``vs best peer`` is each time-to-target divided by recon's fastest on that problem."""
+    header = (f"{'problem':<10} {'method':<34} {'ms/iter':>8} {'iters':>6} {'to target [s]':>13} "
+              f"{'best [dB]':>9} {'ratio':>7}  note")
+    lines = [header, "-" * len(header)]
+    fastest_recon = {}
+    for r in records:
+        if r.library == "recon" and r.time_to_target_s is not None:
+            fastest_recon[r.problem] = min(fastest_recon.get(r.problem, math.inf), r.time_to_target_s)
+    for r in records:
+        reference = fastest_recon.get(r.problem)
+        ratio = (r.time_to_target_s / reference) if (reference and r.time_to_target_s is not None) else None
+        lines.append(f"{r.problem:<10} {r.method:<34} {_number(r.ms_per_iter, '8.1f'):>8} {r.iterations:>6} "
+                     f"{_number(r.time_to_target_s, '13.2f'):>13} {_number(r.best_psnr_db, '9.2f'):>9} "
+                     f"{_number(ratio, '6.1f') + '×' if ratio is not None else '—':>7}  {r.note}")
+    return "\n".join(lines)
+
+
+def speedups(records: list[BenchRecord]) -> dict[str, float | None]:
+    """Per problem: the fastest peer's time to target over recon's fastest (``None`` if either never gets there)."""
+    out = {}
+    for problem in dict.fromkeys(r.problem for r in records):
+        mine = [r.time_to_target_s for r in records if r.problem == problem and r.library == "recon"
+                and r.time_to_target_s is not None]
+        peers = [r.time_to_target_s for r in records if r.problem == problem and r.library != "recon"
+                 and r.time_to_target_s is not None]
+        out[problem] = (min(peers) / min(mine)) if mine and peers else None
+    return out
+
+
+def to_json(records: list[BenchRecord]) -> str:
+    """The records as a JSON list (NaN and infinities become ``null``)."""
+    def clean(value):
+        return None if isinstance(value, float) and not math.isfinite(value) else value
+
+    keys = [f.name for f in fields(BenchRecord) if f.name != "trace"]
+    return json.dumps([{k: clean(getattr(r, k)) for k in keys} for r in records], indent=2)

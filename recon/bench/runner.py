@@ -1,0 +1,66 @@
+"""``recon bench``: run the named problems, recon and its peers in one process on one torch thread.
+
+Prints the table; writes the records as JSON (``--json``) and the PSNR-against-time
+figure (``--figure``) atomically, so an interrupted run leaves no half-written file.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+
+def _ct_tv(options: dict, echo):
+    from recon.bench.ct_tv import CTTVSetup, run
+
+    return run(CTTVSetup(**options), echo=echo)
+
+
+# name -> (one-line description, runner(options, echo) -> list[BenchRecord])
+PROBLEMS = {
+    "ct-tv": ("few-view CT, 256² Shepp-Logan, 60 views, 1% noise, 0.5||Ax-y||² + 0.1 TV, target 33 dB", _ct_tv),
+}
+
+
+def run_benchmarks(names, *, json_path=None, figure_path=None, overwrite: bool = False, options: dict | None = None,
+                   echo=print):
+    """Run each problem in ``names``; return the records.
+
+    ``options`` go to every problem's set-up (``size``, ``n_views``, ``max_iter``, ``budget_s``, ...).
+    """
+    import torch
+
+    from recon.bench.records import format_table, speedups, to_json
+    from recon.datasets.atomic import atomic_output
+
+    unknown = [n for n in names if n not in PROBLEMS]
+    if unknown:
+        raise ValueError(f"unknown benchmark problem {unknown[0]!r}; known: {', '.join(PROBLEMS)}")
+    for path in (json_path, figure_path):
+        if path is not None and Path(path).exists() and not overwrite:
+            raise FileExistsError(f"{path} exists (pass --overwrite to replace it)")
+        if path is not None and not Path(path).parent.is_dir():
+            raise ValueError(f"{path}: the folder {Path(path).parent} does not exist")
+    torch.set_num_threads(1)
+    echo(f"recon bench: torch {torch.__version__}, {torch.get_num_threads()} thread (pinned), "
+         f"all methods in this one process")
+    started = time.perf_counter()
+    records = []
+    for name in names:
+        records.extend(PROBLEMS[name][1](dict(options or {}), echo))
+    echo(format_table(records))
+    for problem, factor in speedups(records).items():
+        text = "—" if factor is None else f"{factor:.1f}×"
+        echo(f"{problem}: recon reaches the target {text} faster than the fastest peer that reaches it")
+    echo(f"total {time.perf_counter() - started:.0f} s")
+    if json_path is not None:
+        with atomic_output(json_path, overwrite=overwrite) as tmp:
+            tmp.write_text(to_json(records))
+        echo(f"wrote {json_path}")
+    if figure_path is not None:
+        from recon.bench.figure import psnr_against_time
+
+        with atomic_output(figure_path, overwrite=overwrite) as tmp:
+            psnr_against_time(records, tmp)
+        echo(f"wrote {figure_path}")
+    return records
