@@ -41,18 +41,43 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     demo = commands.add_parser(
-        "demo", help="simulate a few-view CT scan of a phantom, reconstruct it, write HDF5 and a PNG",
-        description="Simulate a parallel-beam CT scan of the Shepp-Logan phantom with Gaussian noise, "
-                    "reconstruct it by filtered back-projection, and write the reconstruction (HDF5), "
-                    "a comparison figure (PNG) and a table of PSNR, SSIM and time.",
+        "demo", help="simulate a few-view CT scan of a phantom, reconstruct it by FBP, TV and weighted TV",
+        description="Simulate a few-view parallel-beam CT scan of the Shepp-Logan phantom with Gaussian noise, "
+                    "write it as an input file in recon's layout (scan.h5), reconstruct that file with the "
+                    "shipped experiments ct-fbp, ct-tv and ct-wtv, and write their outputs (HDF5 and PNG), "
+                    "a comparison figure and a table of PSNR, SSIM and time.",
     )
     demo.add_argument("--output-dir", default="recon-demo", help="folder for the outputs (default: %(default)s)")
     demo.add_argument("--size", type=_positive_int, default=256, help="image side in pixels (default: %(default)s)")
-    demo.add_argument("--views", type=_positive_int, default=120,
+    demo.add_argument("--views", type=_positive_int, default=60,
                       help="number of projection angles over 180 degrees (default: %(default)s)")
     demo.add_argument("--noise", type=_fraction, default=0.01,
                       help="relative Gaussian noise level ||n||/||Ax|| (default: %(default)s)")
     demo.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    demo.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    run = commands.add_parser(
+        "run", help="reconstruct an input file as an experiment config says; write HDF5 and a PNG",
+        description="Run EXPERIMENT (a shipped config name, see `recon configs`, a YAML file, or a recon "
+                    "output file to rerun) on an input file; write the reconstruction, its metrics, the "
+                    "resolved config and provenance to HDF5, and a PNG figure beside it.")
+    run.add_argument("experiment", metavar="EXPERIMENT", help="shipped config name, YAML path, or output .h5 to rerun")
+    run.add_argument("--input", metavar="PATH", help="input file (default: the config's input.path)")
+    run.add_argument("--output", metavar="PATH", help="output HDF5 (default: INPUT-STEM_EXPERIMENT.h5 here)")
+    run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override a config value by its dotted key, e.g. --set solver.max_iter=300 (repeatable)")
+    run.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where to compute (default: cpu)")
+    run.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    run.add_argument("--quiet", action="store_true", help="print nothing but errors; no progress bar")
+
+    info = commands.add_parser("info", help="say what a file is: format, arrays, geometry, fitting experiments",
+                               description="Describe an input (or recon output) file: the detected format, its "
+                                           "arrays with shapes and dtypes, the geometry, and the shipped "
+                                           "experiments that fit it.")
+    info.add_argument("path", metavar="PATH")
+
+    commands.add_parser("configs", help="list the shipped experiments, one line each",
+                        description="List the shipped experiment configs (use the name with `recon run`).")
 
     bench = commands.add_parser(
         "bench", help="time recon against deepinv (and ODL when installed) on the same problems, one torch thread",
@@ -90,7 +115,44 @@ def _run_demo(args) -> int:
     from recon.experiments.ct_demo import run_ct_demo
 
     run_ct_demo(args.output_dir, size=args.size, n_views=args.views, noise=args.noise,
-                overwrite=args.overwrite, echo=print)
+                overwrite=args.overwrite, quiet=args.quiet, echo=print)
+    return 0
+
+
+def _load_run_config(args) -> dict:
+    from pathlib import Path
+
+    from recon.datasets.output_format import is_output_file, stored_config
+    from recon.experiments.config import load_experiment, load_experiment_text
+
+    if args.experiment.endswith((".h5", ".hdf5")) and is_output_file(Path(args.experiment)):
+        return load_experiment_text(stored_config(args.experiment), args.experiment, args.overrides)
+    return load_experiment(args.experiment, args.overrides)
+
+
+def _run_run(args) -> int:
+    from recon.experiments.run import run_experiment
+
+    config = _load_run_config(args)
+    run_experiment(config, input_path=args.input, output_path=args.output, device=args.device,
+                   overwrite=args.overwrite, quiet=args.quiet, echo=print)
+    return 0
+
+
+def _run_info(args) -> int:
+    from recon.experiments.inspect_file import describe_file
+
+    print("\n".join(describe_file(args.path)))
+    return 0
+
+
+def _run_configs(args) -> int:
+    from recon.experiments.config import describe_configs
+
+    entries = describe_configs()
+    width = max((len(name) for name, _ in entries), default=0)
+    for name, description in entries:
+        print(f"{name:<{width}}  {description}")
     return 0
 
 
@@ -116,10 +178,23 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     try:
-        return {"demo": _run_demo, "bench": _run_bench}[args.command](args)
+        commands = {"demo": _run_demo, "run": _run_run, "info": _run_info, "configs": _run_configs,
+                    "bench": _run_bench}
+        return commands[args.command](args)
     except (CommandError, FileExistsError, ValueError) as error:
-        print(f"recon {args.command}: error: {error}", file=sys.stderr)
+        print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except OSError as error:
+        print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"recon {args.command}: interrupted; no output was written", file=sys.stderr)
+        return 130
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 if __name__ == "__main__":

@@ -117,6 +117,8 @@ class IterationLoop:
         self.step_hint = step_hint
         self.callback = callback
         self.history = History()
+        if callback is not None and hasattr(callback, "watch"):
+            callback.watch(self.history)   # e.g. a progress bar that shows the latest objective
         self.stop_reason = "max_iter" if stopping.max_iter == 0 else ""
         self._first_objective: float | None = None
         self._elapsed = 0.0

@@ -1,0 +1,77 @@
+"""Which reader a file needs, found from its content (not its name), and the one entry point to read it.
+
+Each reader module defines ``FORMAT`` (its name), ``DESCRIPTION`` (one line),
+``sniff(path, h5) -> bool`` (``h5`` is the open HDF5 file, or ``None`` for a
+file that is not HDF5) and ``read(path, options) -> Measurement``. A new
+format joins by adding its module to ``READER_MODULES``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from recon.datasets.errors import InputError
+from recon.datasets.read_options import ReadOptions
+
+READER_MODULES = (
+    "recon.datasets.recon_format",
+    "recon.datasets.data_exchange",
+    "recon.datasets.nxtomo",
+    "recon.datasets.lodopab",
+    "recon.datasets.htc2022",
+    "recon.datasets.tiff_sinogram",
+)
+
+
+def reader_modules() -> list:
+    """The reader modules that exist in this installation, in detection order."""
+    modules = []
+    for name in READER_MODULES:
+        try:
+            modules.append(importlib.import_module(name))
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+    return modules
+
+
+def detect_format(path):
+    """The reader module for ``path``; :class:`InputError` if no reader recognises it."""
+    import h5py
+
+    from recon.datasets.validation import check_input_path, open_hdf5
+
+    path = check_input_path(path)
+    modules = reader_modules()
+    if h5py.is_hdf5(path):
+        with open_hdf5(path) as h5:
+            for module in modules:
+                if module.sniff(path, h5):
+                    return module
+            top = ", ".join(sorted(h5.keys())[:8]) or "nothing"
+        known = ", ".join(m.FORMAT for m in modules)
+        raise InputError(path, None, f"an HDF5 layout recon knows ({known})", f"top-level entries {top}")
+    for module in modules:
+        if module.sniff(path, None):
+            return module
+    raise InputError(path, None, "a supported file (HDF5, MATLAB .mat of HTC2022, TIFF sinogram)",
+                     "none of these")
+
+
+def read_measurement(path, options: ReadOptions | None = None, *, format: str = "auto"):
+    """Read ``path`` with the reader its content calls for (or the one named by ``format``).
+
+    >>> read_measurement("no/such/file.h5")
+    Traceback (most recent call last):
+    recon.datasets.errors.InputError: no/such/file.h5: expected an existing input file, got no such file
+    """
+    options = ReadOptions() if options is None else options
+    if format == "auto":
+        module = detect_format(path)
+    else:
+        by_name = {m.FORMAT: m for m in reader_modules()}
+        if format not in by_name:
+            raise InputError(path, "input.format", f"one of auto, {', '.join(by_name)}", repr(format))
+        module = by_name[format]
+    return module.read(Path(path), options)

@@ -1,0 +1,169 @@
+r"""From a validated experiment config and a measurement to an operator, a prior and a solved reconstruction.
+
+The config's sections map onto the library one to one: ``operator`` builds a
+CT operator on the measurement's geometry (its grid overridable), ``prior``
+a prior from :mod:`recon.priors`, ``solver`` a call into :mod:`recon.solvers`
+(or FBP). Prior strengths are ``relative`` by default,
+
+.. math:: \lambda = s \cdot \max_i |(A^\top y)_i|,
+
+so that one number works whatever the units of the data (millimetres,
+metres, pixels) and the number of views: :math:`A^\top y` scales with all of
+them exactly as the data term does. ``strength_scale: absolute`` takes
+:math:`\lambda = s` as given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import torch
+
+
+@dataclass
+class Reconstruction:
+    """What :func:`reconstruct` returns: the image, the solver's history (if iterative) and its figures."""
+
+    image: torch.Tensor
+    history: object | None
+    stop_reason: str
+    iterations: int
+    seconds: float
+    strength: float | None
+
+
+def build_operator(config: dict, measurement):
+    """The CT operator of the measurement's geometry, with the config's grid and projector."""
+    from recon.operators import FanBeamCT, ParallelBeamCT
+
+    section = config["operator"]
+    geometry = measurement.geometry
+    changes = {}
+    if section["image_shape"] is not None:
+        changes["image_shape"] = tuple(section["image_shape"])
+    if section["pixel_size"] is not None:
+        changes["pixel_size"] = float(section["pixel_size"])
+    if changes:
+        geometry = replace(geometry, **changes)
+    common = dict(detector_spacing=geometry.detector_spacing, image_shape=geometry.image_shape,
+                  pixel_size=geometry.pixel_size, centre_offset=geometry.centre_offset,
+                  projector=section["projector"])
+    if hasattr(geometry, "source_origin"):
+        if section["projector"] == "linear":
+            common["projector"] = "line"   # astra has no CPU linear kernel for fan beams
+        return FanBeamCT(geometry.angles, geometry.n_detectors, geometry.source_origin, geometry.origin_detector,
+                         **common)
+    return ParallelBeamCT(geometry.angles, geometry.n_detectors, **common)
+
+
+def prior_strength(config: dict, operator, y: torch.Tensor) -> float:
+    """λ from ``prior.strength`` and ``prior.strength_scale`` (see the module text)."""
+    section = config["prior"]
+    if section["strength_scale"] == "absolute":
+        return float(section["strength"])
+    return float(section["strength"]) * float(operator.A_adjoint(y).abs().max())
+
+
+def build_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=None):
+    """The prior the config names, at strength λ (``None`` for ``kind: none``)."""
+    from recon.priors import TV, L1Wavelet, Tikhonov, WeightedTV, weights_from_pilot
+
+    section = config["prior"]
+    kind = section["kind"]
+    if kind == "none":
+        return None
+    if kind == "tv":
+        return TV(strength, isotropic=section["isotropic"])
+    if kind == "l1-wavelet":
+        return L1Wavelet(strength, section["wavelet"], levels=section["levels"])
+    if kind == "tikhonov":
+        return Tikhonov(strength, "gradient")
+    if kind == "weighted-tv":
+        pilot = _pilot(config, operator, y, strength, echo)
+        span = float(pilot.max() - pilot.min()) or 1.0
+        weights = weights_from_pilot(pilot, eta=section["eta"] * span, p=section["p"])
+        return WeightedTV(strength, weights, isotropic=section["isotropic"])
+    raise ValueError(f"prior.kind: unknown prior {kind!r}")
+
+
+def _pilot(config: dict, operator, y: torch.Tensor, strength: float, echo):
+    """The pilot image of weighted TV: an FBP, or a TV reconstruction at ``pilot_strength``."""
+    from recon.operators import fbp
+    from recon.priors import TV
+    from recon.solvers.common import Stopping
+    from recon.solvers.pdhg import pdhg
+
+    section, solver = config["prior"], config["solver"]
+    if section["pilot"] == "fbp":
+        return fbp(y, operator, filter=solver["filter"])
+    pilot_strength = strength
+    if section["pilot_strength"] is not None:
+        pilot_strength = (section["pilot_strength"] if section["strength_scale"] == "absolute"
+                          else section["pilot_strength"] * strength / max(section["strength"], 1e-30))
+    if echo is not None:
+        echo(f"weighted TV: pilot TV reconstruction, lambda = {pilot_strength:.4g}")
+    return pdhg(y, operator, TV(pilot_strength), stopping=_stopping(config), preconditioning=solver["preconditioning"]).x
+
+
+def _stopping(config: dict):
+    from recon.solvers.common import Stopping
+
+    section = config["solver"]
+    return Stopping(max_iter=section["max_iter"], tol=section["tol"], residual_tol=section["residual_tol"],
+                    time_limit=section["time_limit"])
+
+
+def _constraint(config: dict):
+    from recon.priors import NonNegativity
+
+    return NonNegativity() if config["solver"]["constraint"] == "nonnegative" else None
+
+
+def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", callback=None,
+                echo=None) -> Reconstruction:
+    """Solve the experiment on ``measurement`` (all slices as one batch); the solver is ``solver.kind``."""
+    import time
+
+    from recon.operators import fbp
+
+    solver = config["solver"]
+    kind = solver["kind"]
+    y = measurement.data.to(device)
+    started = time.perf_counter()
+    if kind == "fbp":
+        image = fbp(y, operator, filter=solver["filter"])
+        return Reconstruction(image, None, "closed form", 1, time.perf_counter() - started, None)
+    strength = prior_strength(config, operator, y) if config["prior"]["kind"] != "none" else None
+    prior = build_prior(config, operator, y, strength, echo) if strength is not None else None
+    stopping = _stopping(config)
+    if kind == "sirt":
+        if prior is not None:
+            raise ValueError("solver.kind: sirt takes no prior; set prior.kind=none or use pdhg")
+        from recon.solvers.sirt import sirt
+
+        result = sirt(y, operator, constraint=_constraint(config), stopping=stopping, callback=callback)
+    elif kind == "cgls":
+        if prior is not None:
+            raise ValueError("solver.kind: cgls takes no prior; set prior.kind=none or use pdhg")
+        from recon.solvers.cg import cgls
+
+        result = cgls(y, operator, stopping=stopping, callback=callback)
+    elif kind == "pdhg":
+        from recon.solvers.pdhg import pdhg
+
+        result = pdhg(y, operator, prior, constraint=_constraint(config), stopping=stopping,
+                      preconditioning=solver["preconditioning"], callback=callback)
+    elif kind == "fista":
+        from recon.solvers.fista import fista
+
+        result = fista(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback)
+    elif kind == "admm":
+        from recon.solvers.admm import admm
+
+        if _constraint(config) is not None:
+            raise ValueError("solver.constraint: admm takes no constraint here; use pdhg or fista")
+        result = admm(y, operator, prior, stopping=stopping, callback=callback)
+    else:
+        raise ValueError(f"solver.kind: unknown solver {kind!r}")
+    return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
+                          time.perf_counter() - started, strength)

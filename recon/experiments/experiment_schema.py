@@ -1,0 +1,119 @@
+"""``EXPERIMENT_SCHEMA``: every key an experiment config may hold, with its default and meaning.
+
+The ``doc`` strings are the config reference: the documentation prints them
+with :func:`recon.experiments.schema.iter_fields`. A key missing from a YAML
+file takes the default given here.
+
+>>> from recon.experiments.schema import validate
+>>> config = validate({"solver": {"kind": "fbp"}}, EXPERIMENT_SCHEMA, "my.yaml")
+>>> config["solver"]["kind"], config["solver"]["filter"], config["prior"]["kind"]
+('fbp', 'ramp', 'none')
+"""
+
+from __future__ import annotations
+
+from recon.experiments.schema import Field, Section
+
+INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
+PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov")
+SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls")
+FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
+WAVELETS = ("haar", "db1", "db2", "db3", "db4")
+
+INPUT = Section({
+    "path": Field(str, None, nullable=True,
+                  doc="The measurement file; the command's --input overrides it."),
+    "format": Field(str, "auto", choices=INPUT_FORMATS,
+                    doc="The file's format; 'auto' tells it from the file's content and name."),
+    "index": Field(int, None, minimum=0, nullable=True,
+                   doc="Which sample (LoDoPaB) or detector row to reconstruct; null: the file's only one, or all."),
+    "angles_deg": Field("float-pair", None, nullable=True,
+                        doc="[first, last] projection angle in degrees, for files that store no angles (TIFF)."),
+    "angles_endpoint": Field(bool, False,
+                             doc="Whether the last angle of angles_deg is itself a view (false: [first, last))."),
+    "centre_offset": Field("str-or-float", "auto", choices=("auto",),
+                           doc="Rotation centre's offset from the detector middle, in detector pixels; "
+                               "'auto' estimates it from opposing views."),
+    "intensities": Field(str, "auto", choices=("auto", "intensity", "line-integral"),
+                         doc="Whether the data are raw intensities (log-converted) or line integrals; "
+                             "'auto' decides from the values."),
+}, doc="Where the measurement comes from and how to read it.")
+
+OPERATOR = Section({
+    "geometry": Field(str, "from-input", choices=("from-input",),
+                      doc="Where the scan geometry comes from; 'from-input' uses what the file stores."),
+    "projector": Field(str, "linear", choices=("linear", "line", "strip"),
+                       doc="ASTRA projector model: linear interpolation, line or strip integrals."),
+    "image_shape": Field("int-pair", None, minimum=1, nullable=True,
+                         doc="[rows, columns] of the reconstructed image; null: chosen from the geometry."),
+    "pixel_size": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
+                        doc="Image pixel size in the geometry's length unit; null: chosen from the geometry."),
+}, doc="The forward model A.")
+
+PRIOR = Section({
+    "kind": Field(str, "none", choices=PRIOR_KINDS,
+                  doc="The regulariser: none, total variation, weighted TV, l1 of wavelet coefficients "
+                      "or Tikhonov (squared l2 of the gradient)."),
+    "strength": Field(float, 0.0, minimum=0,
+                      doc="Regularisation weight λ, read as strength_scale says."),
+    "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
+                            doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
+                                "'absolute': λ = strength."),
+    "isotropic": Field(bool, True,
+                       doc="TV of the gradient's 2-norm per pixel (true) or of its 1-norm (anisotropic)."),
+    "pilot": Field(str, "tv", choices=("fbp", "tv"),
+                   doc="Weighted TV: the first reconstruction the edge weights are computed from."),
+    "pilot_strength": Field(float, None, minimum=0, nullable=True,
+                            doc="Weighted TV: the TV pilot's strength, read like prior.strength; "
+                                "null: prior.strength."),
+    "eta": Field(float, 0.01, minimum=0, exclusive_minimum=True,
+                 doc="Weighted TV: gradient scale η below which a pixel counts as flat, "
+                     "relative to the pilot's range."),
+    "p": Field(float, 0.0, minimum=0, maximum=1,
+               doc="Weighted TV: exponent in w = (η / √(η² + |∇pilot|²))^(1-p); "
+                   "1: plain TV, 0: the strongest edge preservation."),
+    "wavelet": Field(str, "db4", choices=WAVELETS,
+                     doc="l1-wavelet: the wavelet family."),
+    "levels": Field(int, 3, minimum=1,
+                    doc="l1-wavelet: number of decomposition levels."),
+}, doc="The regulariser and its weight.")
+
+SOLVER = Section({
+    "kind": Field(str, "pdhg", choices=SOLVER_KINDS,
+                  doc="The algorithm: filtered back-projection, SIRT, PDHG, FISTA, ADMM or CGLS."),
+    "filter": Field(str, "ramp", choices=FBP_FILTERS,
+                    doc="FBP's filter (also for the fbp pilot of weighted TV)."),
+    "max_iter": Field(int, 200, minimum=0,
+                      doc="Iteration limit of an iterative solver."),
+    "tol": Field(float, 0.0, minimum=0,
+                 doc="Stop when the relative change ‖x_k+1 - x_k‖/‖x_k+1‖ falls below this; 0: never."),
+    "residual_tol": Field(float, 0.0, minimum=0,
+                          doc="Stop when the solver's own residual falls below this (where it defines one); 0: never."),
+    "time_limit": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
+                        doc="Stop after this many seconds; null: no limit."),
+    "preconditioning": Field(str, "auto", choices=("auto", "ramp", "diagonal", "scalar"),
+                             doc="Step sizes: 'auto' picks for the solver and operator; ramp-filter, "
+                                 "diagonal (per pixel and ray) or one scalar step."),
+    "constraint": Field(str, "none", choices=("none", "nonnegative"),
+                        doc="A constraint on the image: none or x >= 0."),
+}, doc="The algorithm and its stopping rules.")
+
+OUTPUT = Section({
+    "path": Field(str, None, nullable=True,
+                  doc="The result file; the command's --output overrides it."),
+    "figure": Field(bool, True,
+                    doc="Also write a PNG figure beside the result."),
+    "history": Field(bool, True,
+                     doc="Store the solver's per-iteration history in the result."),
+}, doc="What is written.")
+
+EXPERIMENT_SCHEMA = Section({
+    "name": Field(str, "", doc="A short name for the experiment."),
+    "description": Field(str, "", doc="One line saying what the experiment does."),
+    "modality": Field(str, "ct", choices=("ct",), doc="The imaging modality."),
+    "input": INPUT,
+    "operator": OPERATOR,
+    "prior": PRIOR,
+    "solver": SOLVER,
+    "output": OUTPUT,
+}, doc="One experiment: measurement, operator, prior, solver and outputs.")

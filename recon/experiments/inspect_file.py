@@ -1,0 +1,110 @@
+"""``recon info``: what a file is — its format, its arrays, its geometry, and which experiments fit it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recon.datasets.errors import InputError
+
+
+def _hdf5_arrays(path: Path) -> list[str]:
+    import h5py
+
+    lines = []
+    with h5py.File(path, "r") as f:
+        def walk(group, prefix=""):
+            for key in group:
+                name = f"{prefix}{key}"
+                link = group.get(key, getlink=True)
+                if isinstance(link, h5py.ExternalLink):
+                    lines.append(f"  {name}  -> external link to {link.filename}:{link.path}")
+                    continue
+                node = group.get(key)
+                if isinstance(node, h5py.Group):
+                    walk(node, name + "/")
+                elif node is not None:
+                    lines.append(f"  {name}  {node.shape} {node.dtype}")
+                if len(lines) > 60:
+                    return
+
+        walk(f)
+    return lines[:60] + (["  ..."] if len(lines) > 60 else [])
+
+
+def _other_arrays(path: Path) -> list[str]:
+    head = path.read_bytes()[:4]
+    if head[:2] in (b"II", b"MM"):
+        import tifffile
+
+        with tifffile.TiffFile(path) as tif:
+            return [f"  page {i}  {page.shape} {page.dtype}" for i, page in enumerate(tif.pages[:8])]
+    try:
+        import scipy.io
+
+        return [f"  {name}  {shape} {kind}" for name, shape, kind in scipy.io.whosmat(str(path))]
+    except Exception:  # noqa: BLE001 - any parse failure means "not a MATLAB file": nothing to list
+        return []
+
+
+def _geometry_lines(geometry) -> list[str]:
+    import numpy as np
+
+    angles = np.rad2deg(np.asarray(geometry.angles))
+    beam = "fan beam" if hasattr(geometry, "source_origin") else "parallel beam"
+    lines = [f"  {beam}: {geometry.n_angles} views from {angles[0]:.4g}° to {angles[-1]:.4g}°, "
+             f"{geometry.n_detectors} detectors of {geometry.detector_spacing:.5g}, "
+             f"rotation-axis offset {geometry.centre_offset:.3g} px",
+             f"  suggested grid: {geometry.image_shape[0]} x {geometry.image_shape[1]} pixels of {geometry.pixel_size:.5g}"]
+    if hasattr(geometry, "source_origin"):
+        lines.append(f"  source-origin {geometry.source_origin:.5g}, origin-detector {geometry.origin_detector:.5g}")
+    return lines
+
+
+def describe_file(path) -> list[str]:
+    """Lines describing ``path``; :class:`InputError` if it is missing, a folder, or of no known format."""
+    import h5py
+
+    from recon.datasets.formats import detect_format
+    from recon.datasets.output_format import is_output_file
+    from recon.datasets.validation import check_input_path
+
+    path = check_input_path(path)
+    if is_output_file(path):
+        return _describe_output(path)
+    module = detect_format(path)
+    lines = [f"{path}: {module.FORMAT} — {module.DESCRIPTION}", "arrays:"]
+    lines += _hdf5_arrays(path) if h5py.is_hdf5(path) else _other_arrays(path)
+    try:
+        measurement = module.read(path)
+    except InputError as error:
+        lines.append(f"cannot reconstruct it as it is: {error}")
+        return lines
+    lines.append(f"measurement: {measurement.modality}, {measurement.n_slices} slice(s) of "
+                 f"{tuple(measurement.data.shape[2:])} (views, detectors)")
+    lines += _geometry_lines(measurement.geometry)
+    if measurement.ground_truth is not None:
+        lines.append("  ground truth: yes (PSNR, SSIM and NRMSE will be reported)")
+    if measurement.reference is not None:
+        lines.append(f"  reference: {measurement.reference_name} (its correlation will be reported)")
+    lines.append("experiments that fit: " + ", ".join(fitting_experiments(measurement.modality)))
+    return lines
+
+
+def fitting_experiments(modality: str) -> list[str]:
+    from recon.experiments.config import load_experiment, shipped_configs
+
+    return [name for name in shipped_configs() if load_experiment(name)["modality"] == modality]
+
+
+def _describe_output(path: Path) -> list[str]:
+    import h5py
+
+    lines = [f"{path}: recon output"]
+    with h5py.File(path, "r") as f:
+        lines.append(f"  experiment {f.attrs.get('experiment', '')}, reconstruction {f['reconstruction'].shape}")
+        for key, value in f["metrics"].attrs.items():
+            lines.append(f"  {key} = {value:.4g}")
+        for key, value in f["provenance"].attrs.items():
+            lines.append(f"  {key}: {value}")
+    lines.append(f"rerun it with: recon run {path} --output NEW.h5")
+    return lines

@@ -1,0 +1,155 @@
+"""``recon run``: read the input, reconstruct as the experiment says, score, and write the outputs atomically.
+
+Every check that can fail on the user's input (the input file, the output
+folder, an existing output, the device) runs before any computing, so a bad
+command fails at once; outputs go to temporary files beside their targets and
+are renamed when complete, so a killed run never leaves a partial result.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recon.datasets.errors import InputError
+
+
+@dataclass
+class RunSummary:
+    """What a run produced: the output files, the metrics (means over slices) and the solver's figures."""
+
+    experiment: str
+    output: Path
+    figure: Path | None
+    metrics: dict = field(default_factory=dict)
+    seconds: float = 0.0
+    iterations: int = 0
+    stop_reason: str = ""
+
+
+def output_paths(config: dict, input_path: Path, output_path=None, *, overwrite: bool = False):
+    """The output HDF5 and PNG paths, checked: the folder exists, nothing is overwritten without leave."""
+    name = config["name"] or "experiment"
+    target = output_path or config["output"]["path"] or f"{input_path.stem}_{name}.h5"
+    target = Path(target)
+    if target.is_dir():
+        raise InputError(target, None, "an output file name", "a directory")
+    if not target.parent.is_dir():
+        raise InputError(target, None, "an output path in an existing folder", f"no folder {target.parent}")
+    figure = target.with_suffix(".png") if config["output"]["figure"] else None
+    for path in (target, figure):
+        if path is not None and path.exists() and not overwrite:
+            raise FileExistsError(f"{path} exists (pass --overwrite to replace it)")
+    return target, figure
+
+
+def check_device(device: str) -> str:
+    import torch
+
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"--device: expected cpu or cuda, got {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("--device cuda: expected a CUDA device, got none (torch.cuda.is_available() is False)")
+    return device
+
+
+def read_options(config: dict):
+    from recon.datasets.read_options import ReadOptions
+
+    section = config["input"]
+    angles = section["angles_deg"]
+    return ReadOptions(index=section["index"], angles_deg=None if angles is None else tuple(angles),
+                       angles_endpoint=section["angles_endpoint"], centre_offset=section["centre_offset"],
+                       intensities=section["intensities"])
+
+
+def score(image, measurement) -> tuple[dict, dict]:
+    """Means over slices and per-slice values: PSNR, SSIM, NRMSE against the ground truth, correlation with a reference."""
+    from recon.metrics import nrmse, pearson_correlation, psnr, ssim
+
+    per_slice: dict[str, list[float]] = {}
+    for index in range(image.shape[0]):
+        estimate = image[index, 0].detach().cpu()
+        if measurement.ground_truth is not None:
+            truth = measurement.ground_truth[index, 0]
+            span = float(truth.max() - truth.min()) or 1.0
+            per_slice.setdefault("psnr_db", []).append(psnr(estimate, truth, data_range=span))
+            per_slice.setdefault("ssim", []).append(ssim(estimate, truth, data_range=span))
+            per_slice.setdefault("nrmse", []).append(nrmse(estimate, truth))
+        if measurement.reference is not None:
+            per_slice.setdefault("reference_correlation", []).append(
+                pearson_correlation(estimate, measurement.reference[index, 0]))
+    means = {name: sum(values) / len(values) for name, values in per_slice.items()}
+    return means, per_slice
+
+
+def run_experiment(config: dict, *, input_path=None, output_path=None, device: str = "cpu",
+                   overwrite: bool = False, quiet: bool = False, echo=print) -> RunSummary:
+    """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file."""
+    import torch
+
+    from recon import __version__
+    from recon.datasets.atomic import atomic_output
+    from recon.datasets.formats import read_measurement
+    from recon.datasets.output_format import sha256_of, write_output
+    from recon.datasets.validation import check_input_path
+    from recon.experiments.build import build_operator, reconstruct
+    from recon.experiments.config import config_to_yaml
+    from recon.experiments.run_figure import run_figure
+    from recon.progress import ProgressBar
+
+    given = input_path or config["input"]["path"]
+    if given is None:
+        raise ValueError("input.path: expected an input file (give --input PATH)")
+    source = check_input_path(given)
+    target, figure_path = output_paths(config, source, output_path, overwrite=overwrite)
+    check_device(device)
+    say = (lambda *a: None) if quiet else echo
+    name = config["name"] or "experiment"
+    config = {**config, "input": {**config["input"], "path": str(source.resolve())},
+              "output": {**config["output"], "path": str(target)}}
+
+    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    measurement = read_measurement(source, read_options(config), format=config["input"]["format"])
+    say(f"{source}: {measurement.format}, {measurement.n_slices} slice(s) of {tuple(measurement.data.shape[2:])}")
+    operator = build_operator(config, measurement)
+    solver = config["solver"]
+    bar = ProgressBar(solver["max_iter"], label=f"{name} ", enabled=False if quiet else None)
+    try:
+        result = reconstruct(config, measurement, operator, device=device, callback=bar, echo=say)
+    finally:
+        bar.close()
+    image = result.image.detach().cpu()
+    if not bool(torch.isfinite(image).all()):
+        raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
+    metrics, per_slice = score(image, measurement)
+    seconds = time.perf_counter() - started
+    provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
+                  "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
+                  "seconds": seconds, "device": device, "stop_reason": result.stop_reason,
+                  "iterations": result.iterations, "prior_strength": result.strength}
+    reference = measurement.ground_truth if measurement.ground_truth is not None else measurement.reference
+    reference_name = "ground truth" if measurement.ground_truth is not None else (measurement.reference_name
+                                                                                  or "reference")
+    with atomic_output(target, overwrite=overwrite) as tmp_h5:
+        write_output(tmp_h5, reconstruction=image, config_yaml=config_to_yaml(config), provenance=provenance,
+                     metrics=metrics, per_slice=per_slice, history=result.history if config["output"]["history"]
+                     else None, ground_truth=measurement.ground_truth, reference=measurement.reference,
+                     reference_name=measurement.reference_name, experiment=name)
+        if figure_path is not None:
+            with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
+                run_figure(tmp_png, reconstruction=image, reference=reference, reference_name=reference_name,
+                           history=result.history, title=f"{name}: {source.name}")
+    summary = RunSummary(name, target, figure_path, metrics, seconds, result.iterations, result.stop_reason)
+    say(_summary_line(summary))
+    return summary
+
+
+def _summary_line(summary: RunSummary) -> str:
+    figures = ", ".join(f"{k} {v:.4g}" for k, v in summary.metrics.items())
+    wrote = f"{summary.output}" + (f" and {summary.figure}" if summary.figure else "")
+    return (f"{summary.experiment}: {summary.iterations} iteration(s), {summary.stop_reason}, {summary.seconds:.2f} s"
+            f"{'; ' + figures if figures else ''}; wrote {wrote}")

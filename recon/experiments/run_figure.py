@@ -1,0 +1,71 @@
+"""The PNG of a run: the reconstruction, the reference and the error when there is one, and the convergence curve."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+def _image(tensor, index: int = 0) -> np.ndarray:
+    return tensor.detach().cpu().numpy()[index, 0].astype(np.float64)
+
+
+def run_figure(path, *, reconstruction, title: str, reference=None, reference_name: str = "reference",
+               history=None, dpi: int = 110) -> Path:
+    """Save the figure of slice 0 to ``path``.
+
+    >>> import tempfile, pathlib, torch
+    >>> out = run_figure(pathlib.Path(tempfile.mkdtemp()) / "f.png", reconstruction=torch.rand(1, 1, 8, 8),
+    ...                  title="demo", reference=torch.rand(1, 1, 8, 8))
+    >>> out.stat().st_size > 0
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    image = _image(reconstruction)
+    panels = [("reconstruction", image, "gray")]
+    shared = None
+    if reference is not None:
+        truth = _image(reference)
+        shared = (min(image.min(), truth.min()), max(image.max(), truth.max()))
+        panels += [(reference_name, truth, "gray"), ("error (reconstruction - reference)", image - truth, "RdBu_r")]
+    curve = history is not None and len(history) > 1 and any(math.isfinite(v) for v in history.objective)
+    columns = len(panels) + int(curve)
+    figure, axes = plt.subplots(1, columns, figsize=(3.6 * columns, 3.6), squeeze=False)
+    for axis, (name, data, cmap) in zip(axes[0], panels):
+        if cmap == "RdBu_r":
+            bound = float(np.abs(data).max()) or 1.0
+            shown = axis.imshow(data, cmap=cmap, vmin=-bound, vmax=bound)
+        else:
+            low, high = shared if shared is not None else (data.min(), data.max())
+            shown = axis.imshow(data, cmap=cmap, vmin=low, vmax=high)
+        axis.set_title(name, fontsize=9)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02)
+    if curve:
+        axis = axes[0][-1]
+        objective = np.asarray(history.objective, dtype=np.float64)
+        finite = np.isfinite(objective)
+        iterations = np.arange(1, objective.size + 1)
+        gap = objective[finite] - objective[finite].min()
+        if gap.max() > 0 and (gap > 0).sum() > 1:
+            axis.semilogy(iterations[finite][gap > 0], gap[gap > 0])
+            axis.set_ylabel("objective − its minimum", fontsize=8)
+        else:
+            axis.plot(iterations[finite], objective[finite])
+            axis.set_ylabel("objective", fontsize=8)
+        axis.set_xlabel("iteration", fontsize=8)
+        axis.set_title("convergence", fontsize=9)
+        axis.grid(True, alpha=0.3)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=dpi, format="png")
+    plt.close(figure)
+    return path
