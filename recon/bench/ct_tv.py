@@ -11,8 +11,8 @@ about 30 times more noise here; the optimum of the λ = 0.1 problem then has
 only about 34 dB, whatever the solver.
 
 Each library reconstructs with its own discretisation of the ray transform, so
-each gets its own noisy sinogram of the same phantom at the same relative noise
-level; all are scored against the same phantom. Building an operator (recon's
+each gets its own noisy sinogram of the same phantom (same noise level, same
+seed); all are scored against the same phantom. Building an operator (recon's
 projection matrix, deepinv's ``Tomography``, ODL's ``RayTransform``) is left out
 of every time; everything after it — norm estimates, preconditioners — is in.
 """

@@ -50,8 +50,10 @@ def run_benchmarks(names, *, json_path=None, figure_path=None, overwrite: bool =
         records.extend(PROBLEMS[name][1](dict(options or {}), echo))
     echo(format_table(records))
     for problem, factor in speedups(records).items():
-        text = "—" if factor is None else f"{factor:.1f}×"
-        echo(f"{problem}: recon reaches the target {text} faster than the fastest peer that reaches it")
+        if factor is None:
+            echo(f"{problem}: no speed-up to report (recon or every peer missed the target)")
+        else:
+            echo(f"{problem}: recon reaches the target {factor:.1f}× faster than the fastest peer")
     echo(f"total {time.perf_counter() - started:.0f} s")
     if json_path is not None:
         with atomic_output(json_path, overwrite=overwrite) as tmp:
