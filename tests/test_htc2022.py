@@ -5,7 +5,7 @@ The Helsinki Tomography Challenge 2022 training set (see
 the full 360° fan-beam sinogram, the organisers' 512 × 512 FBP of it and the
 binary segmentation that the challenge scored against. The organisers used
 astra-toolbox with every length divided by ``effectivePixelSizePost``; in
-recon's physical units that is the grid built by :func:`htc2022_operator`
+recon's physical units that is the grid :mod:`recon.datasets.htc2022` reads
 (how it was found: docs/htc2022.md). Their images are attenuation per pixel,
 recon's per millimetre, so the two differ by the factor ``effectivePixelSizePost``.
 """
@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from conftest import require_file
+from recon.datasets.formats import read_measurement
 from recon.metrics import matthews_correlation, pearson_correlation
 from recon.operators import FanBeamCT, fbp
 
 SCANS = ("ta", "tb", "tc", "td", "solid_disc")
-IMAGE_SHAPE = (512, 512)
 
 
 def _load_mat(path, name):
@@ -30,25 +29,12 @@ def _load_mat(path, name):
     return scipy.io.loadmat(str(path), struct_as_record=False, squeeze_me=True)[name]
 
 
-def htc2022_operator(parameters) -> FanBeamCT:
-    """The organisers' reconstruction grid, in millimetres, from a ``CtDataFull.parameters`` struct.
-
-    Image pixels of ``effectivePixelSizePost`` (0.14832 mm, the detector pitch
-    at the rotation axis), the detector pitch ``pixelSizePost`` = 0.2 mm =
-    ``effectivePixelSizePost × geometricMagnification``, the rotation axis on
-    the centre of the detector and of the image, angles as given (degrees,
-    counter-clockwise in astra's convention), no flip or transpose.
-    """
-    pixel = float(parameters.effectivePixelSizePost)
-    source_origin = float(parameters.distanceSourceOrigin)
+def _operator(geometry) -> FanBeamCT:
+    """recon's operator on the reader's geometry (the organisers' grid, in millimetres)."""
     return FanBeamCT(
-        np.deg2rad(np.asarray(parameters.angles, dtype=np.float64)),
-        int(parameters.numDetectorsPost),
-        source_origin,
-        float(parameters.distanceSourceDetector) - source_origin,
-        detector_spacing=pixel * float(parameters.geometricMagnification),
-        image_shape=IMAGE_SHAPE,
-        pixel_size=pixel,
+        geometry.angles, geometry.n_detectors, geometry.source_origin, geometry.origin_detector,
+        detector_spacing=geometry.detector_spacing, image_shape=geometry.image_shape,
+        pixel_size=geometry.pixel_size, centre_offset=geometry.centre_offset,
         # FBP needs only the geometry: skip the sparse matrix (and its size estimate).
         backend="astra",
     )
@@ -56,19 +42,19 @@ def htc2022_operator(parameters) -> FanBeamCT:
 
 @pytest.fixture(scope="module", params=SCANS)
 def scan(request, testdata_dir):
-    """One scan: (name, recon's FBP, the organisers' FBP, their segmentation, effective pixel size)."""
+    """One scan: (name, recon's FBP, the organisers' FBP as stored, their segmentation, effective pixel size)."""
     name = request.param
     folder = "ct/htc2022"
-    data = _load_mat(require_file(testdata_dir, f"{folder}/htc2022_{name}_full.mat"), "CtDataFull")
+    path = require_file(testdata_dir, f"{folder}/htc2022_{name}_full.mat")
+    # Read raw, not through the reader (which converts it to 1/mm): the units test compares the file's own values.
     reference = _load_mat(require_file(testdata_dir, f"{folder}/htc2022_{name}_full_recon_fbp.mat"), "reconFullFbp")
     segmentation = _load_mat(
         require_file(testdata_dir, f"{folder}/htc2022_{name}_full_recon_fbp_seg.mat"), "reconFullFbpSeg"
     )
-    operator = htc2022_operator(data.parameters)
-    sinogram = torch.as_tensor(np.ascontiguousarray(data.sinogram), dtype=torch.float32)[None, None]
-    image = fbp(sinogram, operator, "ramp")[0, 0].numpy().astype(np.float64)
+    measurement = read_measurement(path)
+    image = fbp(measurement.data, _operator(measurement.geometry), "ramp")[0, 0].numpy().astype(np.float64)
     return name, image, np.asarray(reference, np.float64), np.asarray(segmentation), float(
-        data.parameters.effectivePixelSizePost
+        measurement.geometry.pixel_size
     )
 
 

@@ -8,7 +8,7 @@ import torch
 
 from recon.datasets.phantoms import shepp_logan
 from recon.operators import ParallelBeamCT
-from recon.priors import TV, FiniteDifference
+from recon.priors import TV
 from recon.solvers.common import DivergenceError, Stopping
 from recon.solvers.data_terms import PoissonLikelihood
 from recon.solvers.pdhg import pdhg

@@ -13,7 +13,6 @@ import time
 import warnings
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 

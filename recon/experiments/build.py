@@ -90,7 +90,6 @@ def _pilot(config: dict, operator, y: torch.Tensor, strength: float, echo):
     """The pilot image of weighted TV: an FBP, or a TV reconstruction at ``pilot_strength``."""
     from recon.operators import fbp
     from recon.priors import TV
-    from recon.solvers.common import Stopping
     from recon.solvers.pdhg import pdhg
 
     section, solver = config["prior"], config["solver"]
