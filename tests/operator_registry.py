@@ -15,6 +15,7 @@ from typing import Callable
 import torch
 
 from recon.operators import FanBeamCT, ParallelBeamCT
+from recon.operators.scaled import ScaledOperator
 
 
 @dataclass(frozen=True)
@@ -53,5 +54,7 @@ REGISTRY = [
         _arc(360, 16), 32, 40.0, 20.0, detector_spacing=1.2, image_shape=_SIZE, projector="strip", backend="astra"), computes_in_float32=True),
     OperatorCase("fan-offset-pixelsize", lambda: FanBeamCT(
         _arc(360, 16), 40, 8.0, 6.0, detector_spacing=0.3, image_shape=(16, 12), pixel_size=0.25, centre_offset=-1.5)),
+    OperatorCase("scaled-parallel-mm", lambda: ScaledOperator(
+        ParallelBeamCT(_arc(180, 12), 24, image_shape=_SIZE, pixel_size=0.25, detector_spacing=0.3), 4.0)),
     OperatorCase("fan-limited-arc", lambda: FanBeamCT(_arc(90, 10), 32, 40.0, 20.0, detector_spacing=1.2, image_shape=_SIZE)),
 ]

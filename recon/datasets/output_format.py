@@ -4,8 +4,8 @@ r"""recon's output HDF5: the reconstruction with everything needed to judge it a
 
     /                 attrs  recon_format = "reconstruction", format_version = 1, experiment
     /reconstruction   float32 (slices, rows, cols)
-    /ground_truth     float32 (slices, rows, cols), when the input had one
-    /reference        float32 (slices, rows, cols), attrs name (e.g. the organisers' FBP), when present
+    /ground_truth     float32 (slices, rows, cols), when the input had one, on the reconstruction's grid
+    /reference        float32 (slices, rows, cols), attrs name (e.g. the organisers' FBP), when present, ditto
     /metrics          attrs  psnr_db, ssim, nrmse (means over slices, against the ground truth),
                              reference_correlation (Pearson, against the reference); per-slice datasets
     /config           attrs  yaml: the resolved experiment config, with the input path

@@ -33,7 +33,11 @@ class Reconstruction:
 
 
 def build_operator(config: dict, measurement):
-    """The CT operator of the measurement's geometry, with the config's grid and projector."""
+    """The CT operator of the measurement's geometry, with the config's grid and projector.
+
+    FBP needs only the geometry, so for ``solver.kind: fbp`` the operator skips building its
+    projection matrix and projects with astra on the fly.
+    """
     from recon.operators import FanBeamCT, ParallelBeamCT
 
     section = config["operator"]
@@ -48,6 +52,8 @@ def build_operator(config: dict, measurement):
     common = dict(detector_spacing=geometry.detector_spacing, image_shape=geometry.image_shape,
                   pixel_size=geometry.pixel_size, centre_offset=geometry.centre_offset,
                   projector=section["projector"])
+    if config["solver"]["kind"] == "fbp":
+        common["backend"] = "astra"
     if hasattr(geometry, "source_origin"):
         if section["projector"] == "linear":
             common["projector"] = "line"   # astra has no CPU linear kernel for fan beams
@@ -97,8 +103,8 @@ def _pilot(config: dict, operator, y: torch.Tensor, strength: float, echo):
         return fbp(y, operator, filter=solver["filter"])
     pilot_strength = strength
     if section["pilot_strength"] is not None:
-        pilot_strength = (section["pilot_strength"] if section["strength_scale"] == "absolute"
-                          else section["pilot_strength"] * strength / max(section["strength"], 1e-30))
+        # In the prior's own scale: strength is λ (possibly rescaled to pixel units) for prior.strength.
+        pilot_strength = section["pilot_strength"] * strength / max(section["strength"], 1e-30)
     if echo is not None:
         echo(f"weighted TV: pilot TV reconstruction, lambda = {pilot_strength:.4g}")
     return pdhg(y, operator, TV(pilot_strength), stopping=_stopping(config), preconditioning=solver["preconditioning"]).x
@@ -125,6 +131,8 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
 
     from recon.operators import fbp
 
+    from recon.operators.scaled import ScaledOperator
+
     solver = config["solver"]
     kind = solver["kind"]
     y = measurement.data.to(device)
@@ -133,7 +141,11 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
         image = fbp(y, operator, filter=solver["filter"])
         return Reconstruction(image, None, "closed form", 1, time.perf_counter() - started, None)
     strength = prior_strength(config, operator, y) if config["prior"]["kind"] != "none" else None
-    prior = build_prior(config, operator, y, strength, echo) if strength is not None else None
+    # Solve in pixel units (see recon.operators.scaled): the same minimiser, step sizes that suit it.
+    pixel = float(getattr(getattr(operator, "geometry", None), "pixel_size", 1.0))
+    if pixel != 1.0:
+        operator, y = ScaledOperator(operator, 1.0 / pixel), y / pixel
+    prior = build_prior(config, operator, y, strength / pixel**2, echo) if strength is not None else None
     stopping = _stopping(config)
     if kind == "sirt":
         if prior is not None:

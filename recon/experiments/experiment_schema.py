@@ -37,6 +37,11 @@ INPUT = Section({
     "intensities": Field(str, "auto", choices=("auto", "intensity", "line-integral"),
                          doc="Whether the data are raw intensities (log-converted) or line integrals; "
                              "'auto' decides from the values."),
+    "view_step": Field(int, 1, minimum=1,
+                       doc="Keep every view_step-th view (sparse-view experiments, or a quick look)."),
+    "arc_deg": Field("float-pair", None, nullable=True,
+                     doc="[start, length] in degrees: keep only the views in that arc (limited-angle "
+                         "experiments, e.g. [0, 90]); null keeps all."),
 }, doc="Where the measurement comes from and how to read it.")
 
 OPERATOR = Section({

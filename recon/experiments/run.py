@@ -65,10 +65,37 @@ def read_options(config: dict):
                        intensities=section["intensities"])
 
 
-def score(image, measurement) -> tuple[dict, dict]:
+def on_grid(image, measurement, grid, name: str):
+    """``measurement``'s ``name`` image (ground truth or reference) on the reconstruction's ``grid``.
+
+    A reconstruction on a coarser or finer grid of the same field of view is scored against the
+    reference averaged (or interpolated) onto its grid; another field of view cannot be scored (``None``).
+    """
+    import torch.nn.functional as F
+
+    reference = getattr(measurement, name)
+    if reference is None or tuple(reference.shape[-2:]) == tuple(image.shape[-2:]):
+        return reference
+    native = measurement.geometry
+    extent = [n * native.pixel_size for n in native.image_shape]
+    target = [n * grid.pixel_size for n in grid.image_shape]
+    if any(abs(a - b) > 0.5 * grid.pixel_size for a, b in zip(extent, target)):   # more than half a pixel off
+        return None
+    shrink = all(n % m == 0 for n, m in zip(reference.shape[-2:], image.shape[-2:]))
+    mode = "area" if shrink else "bilinear"
+    return F.interpolate(reference, size=tuple(image.shape[-2:]), mode=mode,
+                         **({} if shrink else {"align_corners": False, "antialias": True}))
+
+
+def score(image, measurement, grid=None) -> tuple[dict, dict]:
     """Means over slices and per-slice values: PSNR, SSIM, NRMSE against the ground truth, correlation with a reference."""
+    from dataclasses import replace
+
     from recon.metrics import nrmse, pearson_correlation, psnr, ssim
 
+    if grid is not None:
+        measurement = replace(measurement, ground_truth=on_grid(image, measurement, grid, "ground_truth"),
+                              reference=on_grid(image, measurement, grid, "reference"))
     per_slice: dict[str, list[float]] = {}
     for index in range(image.shape[0]):
         estimate = image[index, 0].detach().cpu()
@@ -95,6 +122,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     from recon.datasets.formats import read_measurement
     from recon.datasets.output_format import sha256_of, write_output
     from recon.datasets.validation import check_input_path
+    from recon.datasets.view_selection import select_views
     from recon.experiments.build import build_operator, reconstruct
     from recon.experiments.config import config_to_yaml
     from recon.experiments.run_figure import run_figure
@@ -114,6 +142,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     started = time.perf_counter()
     measurement = read_measurement(source, read_options(config), format=config["input"]["format"])
+    measurement = select_views(measurement, step=config["input"]["view_step"], arc_deg=config["input"]["arc_deg"])
     say(f"{source}: {measurement.format}, {measurement.n_slices} slice(s) of {tuple(measurement.data.shape[2:])}")
     operator = build_operator(config, measurement)
     solver = config["solver"]
@@ -125,19 +154,26 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     image = result.image.detach().cpu()
     if not bool(torch.isfinite(image).all()):
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
-    metrics, per_slice = score(image, measurement)
+    metrics, per_slice = score(image, measurement, operator.geometry)
     seconds = time.perf_counter() - started
     provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
                   "seconds": seconds, "device": device, "stop_reason": result.stop_reason,
                   "iterations": result.iterations, "prior_strength": result.strength}
-    reference = measurement.ground_truth if measurement.ground_truth is not None else measurement.reference
+    shown_truth = on_grid(image, measurement, operator.geometry, "ground_truth")
+    shown_reference = on_grid(image, measurement, operator.geometry, "reference")
+    for given, shown, what in ((measurement.ground_truth, shown_truth, "ground truth"),
+                               (measurement.reference, shown_reference, measurement.reference_name or "reference")):
+        if given is not None and shown is None:
+            say(f"{name}: the {what} covers another field of view than operator.image_shape x pixel_size; "
+                "not scored")
+    reference = shown_truth if shown_truth is not None else shown_reference
     reference_name = "ground truth" if measurement.ground_truth is not None else (measurement.reference_name
                                                                                   or "reference")
     with atomic_output(target, overwrite=overwrite) as tmp_h5:
         write_output(tmp_h5, reconstruction=image, config_yaml=config_to_yaml(config), provenance=provenance,
                      metrics=metrics, per_slice=per_slice, history=result.history if config["output"]["history"]
-                     else None, ground_truth=measurement.ground_truth, reference=measurement.reference,
+                     else None, ground_truth=shown_truth, reference=shown_reference,
                      reference_name=measurement.reference_name, experiment=name)
         if figure_path is not None:
             with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
@@ -149,7 +185,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
 
 
 def _summary_line(summary: RunSummary) -> str:
-    figures = ", ".join(f"{k} {v:.4g}" for k, v in summary.metrics.items())
+    figures = ", ".join(f"{k} {v:.5g}" for k, v in summary.metrics.items())
     wrote = f"{summary.output}" + (f" and {summary.figure}" if summary.figure else "")
     return (f"{summary.experiment}: {summary.iterations} iteration(s), {summary.stop_reason}, {summary.seconds:.2f} s"
             f"{'; ' + figures if figures else ''}; wrote {wrote}")
