@@ -15,6 +15,7 @@ from recon.priors import TV, WeightedTV, weights_from_pilot
 from recon.datasets.phantoms import random_phantom
 from recon.solvers.common import Stopping
 from recon.solvers.pdhg import pdhg
+from problems import Identity, dense_matrix
 
 cp = pytest.importorskip("cvxpy", reason="cvxpy is a test dependency: pip install -e '.[test]'")
 
@@ -30,9 +31,6 @@ def _difference_matrices(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.kron(d, eye), np.kron(eye, d)
 
 
-def _dense(operator, n: int) -> np.ndarray:
-    basis = torch.eye(n * n, dtype=torch.float64).reshape(n * n, 1, n, n)
-    return operator.A(basis).reshape(n * n, -1).T.numpy()
 
 
 def _cvxpy_tv_optimum(matrix, y, strength, weights=None):
@@ -46,16 +44,6 @@ def _cvxpy_tv_optimum(matrix, y, strength, weights=None):
     assert problem.status == cp.OPTIMAL
     return problem.value
 
-
-class _Identity:
-    def A(self, x):
-        return x
-
-    def A_adjoint(self, y):
-        return y
-
-    def norm(self):
-        return 1.0
 
 
 def _phantom(seed):
@@ -71,9 +59,9 @@ def test_tv_denoising_matches_cvxpy():
     truth = _phantom(0)
     noisy = truth + 0.1 * torch.randn(truth.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     prior = TV(0.08)
-    result = pdhg(noisy, _Identity(), prior, preconditioning="scalar", stopping=Stopping(max_iter=4000))
+    result = pdhg(noisy, Identity(), prior, preconditioning="scalar", stopping=Stopping(max_iter=4000))
     reference = _cvxpy_tv_optimum(np.eye(N * N), noisy.reshape(-1).numpy(), 0.08)
-    assert _recon_objective(result, _Identity(), noisy, prior) == pytest.approx(reference, rel=1e-4)
+    assert _recon_objective(result, Identity(), noisy, prior) == pytest.approx(reference, rel=1e-4)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +71,7 @@ def ct_problem():
     clean = operator.A(truth)
     noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     y = clean + 0.02 * clean.norm() / noise.norm() * noise
-    return operator, truth, y, _dense(operator, N)
+    return operator, truth, y, dense_matrix(operator, N)
 
 
 @pytest.mark.parametrize("preconditioning", ["ramp", "diagonal"])

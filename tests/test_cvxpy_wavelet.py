@@ -16,20 +16,17 @@ from recon.operators import ParallelBeamCT
 from recon.priors import FiniteDifference, Identity, L1Wavelet, Tikhonov
 from recon.solvers.common import Stopping
 from recon.solvers.pdhg import pdhg
+from problems import dense_matrix
 
 cp = pytest.importorskip("cvxpy", reason="cvxpy is a test dependency: pip install -e '.[test]'")
 
 N = 32
 
 
-def _dense(linear_map, n: int) -> np.ndarray:
-    """The matrix of ``linear_map.A`` on row-major n×n images."""
-    basis = torch.eye(n * n, dtype=torch.float64).reshape(n * n, 1, n, n)
-    return linear_map.A(basis).reshape(n * n, -1).T.numpy()
 
 
 def _cvxpy_l1_wavelet_optimum(matrix, y, prior):
-    wavelet = _dense(prior.transform, N)
+    wavelet = dense_matrix(prior.transform, N)
     weights = prior.transform.detail_mask((N, N)).reshape(-1).double().numpy()
     x = cp.Variable(N * N)
     penalty = prior.strength * cp.sum(cp.multiply(weights, cp.abs(wavelet @ x)))
@@ -51,7 +48,7 @@ def ct_problem():
     clean = operator.A(random_phantom(N, seed=2).to(torch.float64))
     noise = torch.randn(clean.shape, generator=torch.Generator().manual_seed(3), dtype=torch.float64)
     y = clean + 0.02 * clean.norm() / noise.norm() * noise
-    return operator, y, _dense(operator, N)
+    return operator, y, dense_matrix(operator, N)
 
 
 def test_l1_wavelet_denoising_matches_cvxpy():
@@ -79,7 +76,7 @@ def test_tikhonov_gradient_ct_matches_a_dense_solve(ct_problem):
     strength = 2.0
     prior = Tikhonov(strength, "gradient")
     result = pdhg(y, operator, prior, preconditioning="diagonal", stopping=Stopping(max_iter=200))  # ~80 suffice
-    gradient = _dense(FiniteDifference(2), N)
+    gradient = dense_matrix(FiniteDifference(2), N)
     normal = matrix.T @ matrix + strength * gradient.T @ gradient
     solution = np.linalg.solve(normal, matrix.T @ y.reshape(-1).numpy())
     reference = _recon_objective(torch.from_numpy(solution).reshape(1, 1, N, N), operator, y, prior)

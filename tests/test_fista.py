@@ -15,32 +15,15 @@ from recon.solvers.common import DivergenceError, Stopping
 from recon.solvers.data_terms import PoissonLikelihood
 from recon.solvers.fista import fista
 from recon.solvers.pdhg import pdhg
+from problems import Identity, overdetermined_ct
 
 N, STRENGTH = 16, 0.5
 
 
-class Identity:
-    def A(self, x):
-        return x
-
-    def A_adjoint(self, y):
-        return y
-
-    def norm(self):
-        return 1.0
-
 
 @pytest.fixture(scope="module")
 def overdetermined():
-    """16² image, 40 views × 24 detectors: the least-squares solution is unique."""
-    operator = ParallelBeamCT(torch.linspace(0, math.pi, 41)[:-1], 24, image_shape=(N, N))
-    truth = shepp_logan(N, dtype=torch.float64)
-    clean = operator.A(truth)
-    y = clean + 0.01 * clean.abs().mean() * torch.randn(clean.shape, generator=torch.Generator().manual_seed(0),
-                                                         dtype=torch.float64)
-    basis = torch.eye(N * N, dtype=torch.float64).reshape(N * N, 1, N, N)
-    matrix = operator.A(basis).reshape(N * N, -1).T.numpy()
-    return operator, y, matrix
+    return overdetermined_ct(N)
 
 
 @pytest.fixture(scope="module")
