@@ -17,16 +17,18 @@ from pathlib import Path
 
 import torch
 
-MODALITIES = ("ct",)
+MODALITIES = ("ct", "mri")
 
 
 @dataclass
 class Measurement:
     """One measurement as read from a file.
 
-    :param modality: ``"ct"`` (MRI, deblurring and radar follow).
-    :param data: the measured data, ``(batch, channel, *shape)``; CT: line integrals ``(slices, 1, views, detectors)``.
-    :param geometry: the scan geometry (CT: a parallel- or fan-beam geometry).
+    :param modality: ``"ct"`` or ``"mri"`` (deblurring and radar follow).
+    :param data: the measured data, ``(batch, channel, *shape)``; CT: line integrals ``(slices, 1, views, detectors)``;
+        MRI: complex64 k-space ``(slices, coils, rows, cols)``, centred.
+    :param geometry: the scan geometry (CT: a parallel- or fan-beam geometry; MRI: a
+        :class:`recon.operators.mri_acquisition.CartesianAcquisition`).
     :param format: the name of the reader that produced it (``"recon"``, ``"data-exchange"``, ...).
     :param source: the file it came from.
     :param ground_truth: the true image, ``(slices, 1, rows, cols)``, when known (simulations, LoDoPaB).

@@ -142,7 +142,12 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     started = time.perf_counter()
     measurement = read_measurement(source, read_options(config), format=config["input"]["format"])
-    measurement = select_views(measurement, step=config["input"]["view_step"], arc_deg=config["input"]["arc_deg"])
+    if measurement.modality != config["modality"]:
+        raise InputError(source, None, f"a {config['modality']} measurement for experiment {name}",
+                         f"{measurement.modality} data ({measurement.format}); see `recon info {source}`")
+    if measurement.modality == "ct":
+        measurement = select_views(measurement, step=config["input"]["view_step"],
+                                   arc_deg=config["input"]["arc_deg"])
     say(f"{source}: {measurement.format}, {measurement.n_slices} slice(s) of {tuple(measurement.data.shape[2:])}")
     operator = build_operator(config, measurement)
     solver = config["solver"]
