@@ -2,8 +2,9 @@
 
 Each entry builds one operator. ``tests/test_operator_registry.py`` runs the
 same checks on all of them: the dot-product adjoint test, the norm against the
-largest singular value of the dense matrix, batches, float32 and float64, and
-CPU/GPU agreement when a GPU is present. A new operator joins by adding a case.
+largest singular value of the dense matrix, batches, float32 and float64
+(complex64 and complex128 for a complex operator), and CPU/GPU agreement when a
+GPU is present. A new operator joins by adding a case.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import Callable
 
 import torch
 
-from recon.operators import FanBeamCT, ParallelBeamCT
+from recon.operators import FanBeamCT, MultiCoilMRI, ParallelBeamCT, SingleCoilMRI
+from recon.operators.mri_masks import random_mask
 from recon.operators.scaled import ScaledOperator
 
 
@@ -23,7 +25,8 @@ class OperatorCase:
     name: str
     build: Callable[[], object]
     computes_in_float32: bool = False  # astra's on-the-fly kernels work in float32 whatever the input
-
+    complex_valued: bool = False  # images and measurements are complex (tested in complex64 and complex128)
+    coils: int | None = None  # one image channel maps to this many measurement channels (multi-coil MRI)
 
     def __str__(self):
         return self.name
@@ -34,6 +37,27 @@ def _arc(degrees: float, n: int) -> torch.Tensor:
 
 
 _SIZE = (16, 16)
+
+
+def smooth_coil_maps(coils: int, shape: tuple[int, int], seed: int = 0) -> torch.Tensor:
+    """Smooth complex sensitivities ``(coils, rows, cols)``: Gaussians centred around the image, random phase ramps."""
+    generator = torch.Generator().manual_seed(seed)
+    rows, cols = shape
+    r = torch.arange(rows, dtype=torch.float64)[:, None] / rows - 0.5
+    c = torch.arange(cols, dtype=torch.float64)[None, :] / cols - 0.5
+    maps = []
+    for k in range(coils):
+        angle = 2 * math.pi * k / coils
+        centre_r, centre_c = 0.6 * math.sin(angle), 0.6 * math.cos(angle)
+        ramp_r, ramp_c, phase = (2 * math.pi * torch.rand(3, generator=generator, dtype=torch.float64)).tolist()
+        magnitude = torch.exp(-((r - centre_r) ** 2 + (c - centre_c) ** 2) / 0.5)
+        maps.append(magnitude * torch.exp(1j * (phase + ramp_r * r + ramp_c * c)))
+    return torch.stack(maps).to(torch.complex64)
+
+
+def _mask_3d(shape: tuple[int, int, int], seed: int) -> torch.Tensor:
+    generator = torch.Generator().manual_seed(seed)
+    return (torch.rand(shape, generator=generator) < 0.5).float()
 
 REGISTRY = [
     OperatorCase("parallel-linear", lambda: ParallelBeamCT(_arc(180, 12), 24, image_shape=_SIZE)),
@@ -57,4 +81,11 @@ REGISTRY = [
     OperatorCase("scaled-parallel-mm", lambda: ScaledOperator(
         ParallelBeamCT(_arc(180, 12), 24, image_shape=_SIZE, pixel_size=0.25, detector_spacing=0.3), 4.0)),
     OperatorCase("fan-limited-arc", lambda: FanBeamCT(_arc(90, 10), 32, 40.0, 20.0, detector_spacing=1.2, image_shape=_SIZE)),
+    OperatorCase("mri-single-random", lambda: SingleCoilMRI(random_mask((12, 11), 3, 0.2, seed=1)),
+                 complex_valued=True),
+    OperatorCase("mri-single-full", lambda: SingleCoilMRI(torch.ones(8, 9)), complex_valued=True),
+    OperatorCase("mri-multi-coil", lambda: MultiCoilMRI(random_mask((12, 10), 2, 0.2, seed=2),
+                                                        smooth_coil_maps(4, (12, 10), seed=3)),
+                 complex_valued=True, coils=4),
+    OperatorCase("mri-single-3d", lambda: SingleCoilMRI(_mask_3d((4, 6, 5), seed=4), ndim=3), complex_valued=True),
 ]

@@ -13,7 +13,7 @@ from recon.experiments.config import (
 from recon.experiments.experiment_schema import EXPERIMENT_SCHEMA
 from recon.experiments.schema import ConfigError, Field, Section, iter_fields, validate
 
-SOLVER_KEYS = "kind, filter, max_iter, tol, residual_tol, time_limit, preconditioning, constraint"
+SOLVER_KEYS = "kind, filter, max_iter, tol, residual_tol, time_limit, preconditioning, constraint, damping"
 TOP_KEYS = "name, description, modality, input, operator, prior, solver, output"
 
 
@@ -40,7 +40,7 @@ def test_the_four_ct_configs_are_shipped_in_the_package_folder():
 def test_every_shipped_config_validates_and_says_what_it_is(name):
     config = load_experiment(name)
     assert config["name"] == name
-    assert config["modality"] == "ct"
+    assert config["modality"] == name.split("-")[0]      # ct-* and mri-*
     assert config["description"] and "\n" not in config["description"]
     assert shipped_configs()[name].read_text(encoding="utf-8").startswith("#")  # the comment header
 
@@ -87,7 +87,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 4 + 10 + 8 + 3
+    assert len(dotted_keys) == 3 + 9 + 7 + 10 + 9 + 3
 
 
 def test_every_field_is_documented():
@@ -149,7 +149,7 @@ def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
     ("solver:\n  tol: .nan\n", "my.yaml: solver.tol: expected a number, got nan"),
     ("name: [a]\n", "my.yaml: name: expected a string, got ['a']"),
     ("output:\n  figure: 1\n", "my.yaml: output.figure: expected true or false, got 1"),
-    ("modality: mri\n", "my.yaml: modality: expected 'ct', got 'mri'"),
+    ("modality: pet\n", "my.yaml: modality: expected one of 'ct' or 'mri', got 'pet'"),
 ])
 def test_a_bad_config_is_one_line_naming_the_key(text, message):
     assert error_text(text) == message

@@ -21,6 +21,9 @@ READER_MODULES = (
     "recon.datasets.lodopab",
     "recon.datasets.htc2022",
     "recon.datasets.tiff_sinogram",
+    "recon.datasets.fastmri",
+    "recon.datasets.ismrmrd",
+    "recon.datasets.bart_cfl",
 )
 
 

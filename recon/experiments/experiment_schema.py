@@ -16,7 +16,7 @@ from recon.experiments.schema import Field, Section
 
 INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
 PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov")
-SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls")
+SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg")
 FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
 WAVELETS = ("haar", "db1", "db2", "db3", "db4")
 
@@ -53,6 +53,15 @@ OPERATOR = Section({
                          doc="[rows, columns] of the reconstructed image; null: chosen from the geometry."),
     "pixel_size": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
                         doc="Image pixel size in the geometry's length unit; null: chosen from the geometry."),
+    "coil_maps": Field(str, "espirit", choices=("espirit", "lowres", "from-input"),
+                       doc="MRI: coil sensitivities by ESPIRiT, by the low-resolution estimate, or as the file "
+                           "stores them."),
+    "espirit_crop": Field(float, 0.0, minimum=0, maximum=1,
+                          doc="MRI, ESPIRiT: maps are set to 0 where their eigenvalue is below this (outside "
+                              "the object); 0 keeps every pixel, like the background of an RSS reference."),
+    "calibration": Field("int-pair", None, minimum=1, nullable=True,
+                         doc="MRI: [rows, cols] of the central k-space block the coil maps are calibrated on; "
+                             "null: the fully sampled centre found in the data."),
 }, doc="The forward model A.")
 
 PRIOR = Section({
@@ -85,7 +94,9 @@ PRIOR = Section({
 
 SOLVER = Section({
     "kind": Field(str, "pdhg", choices=SOLVER_KINDS,
-                  doc="The algorithm: filtered back-projection, SIRT, PDHG, FISTA, ADMM or CGLS."),
+                  doc="The algorithm: filtered back-projection, SIRT, PDHG, FISTA, ADMM or CGLS (CT); "
+                      "zero-filled (root-sum-of-squares) or cg (CG-SENSE) for MRI, which also takes "
+                      "PDHG, FISTA and ADMM."),
     "filter": Field(str, "ramp", choices=FBP_FILTERS,
                     doc="FBP's filter (also for the fbp pilot of weighted TV)."),
     "max_iter": Field(int, 200, minimum=0,
@@ -101,6 +112,8 @@ SOLVER = Section({
                                  "diagonal (per pixel and ray) or one scalar step."),
     "constraint": Field(str, "none", choices=("none", "nonnegative"),
                         doc="A constraint on the image: none or x >= 0."),
+    "damping": Field(float, 0.0, minimum=0,
+                     doc="CG-SENSE: δ in (AᴴA + δI)x = Aᴴy (Tikhonov damping); 0: none."),
 }, doc="The algorithm and its stopping rules.")
 
 OUTPUT = Section({
@@ -115,7 +128,7 @@ OUTPUT = Section({
 EXPERIMENT_SCHEMA = Section({
     "name": Field(str, "", doc="A short name for the experiment."),
     "description": Field(str, "", doc="One line saying what the experiment does."),
-    "modality": Field(str, "ct", choices=("ct",), doc="The imaging modality."),
+    "modality": Field(str, "ct", choices=("ct", "mri"), doc="The imaging modality."),
     "input": INPUT,
     "operator": OPERATOR,
     "prior": PRIOR,

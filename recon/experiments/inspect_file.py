@@ -23,7 +23,9 @@ def _hdf5_arrays(path: Path) -> list[str]:
                 if isinstance(node, h5py.Group):
                     walk(node, name + "/")
                 elif node is not None:
-                    lines.append(f"  {name}  {node.shape} {node.dtype}")
+                    # A compound (ISMRMRD's acquisitions) by its field names: its full dtype runs to a page.
+                    kind = f"compound ({', '.join(node.dtype.names)})" if node.dtype.names else node.dtype
+                    lines.append(f"  {name}  {node.shape} {kind}")
                 if len(lines) > 60:
                     return
 
@@ -31,8 +33,15 @@ def _hdf5_arrays(path: Path) -> list[str]:
     return lines[:60] + (["  ..."] if len(lines) > 60 else [])
 
 
-def _other_arrays(path: Path) -> list[str]:
-    head = path.read_bytes()[:4]
+def _other_arrays(path: Path, module=None) -> list[str]:
+    if getattr(module, "FORMAT", None) == "bart-cfl":
+        from recon.datasets.bart_cfl import DIM_NAMES, read_header
+
+        dims = read_header(path)
+        named = ", ".join(f"{DIM_NAMES[i]} {n}" for i, n in enumerate(dims) if n > 1) or "all 1"
+        return [f"  .hdr dims  {list(dims)}", f"  .cfl  complex64, column-major ({named})"]
+    with open(path, "rb") as handle:
+        head = handle.read(4)
     if head[:2] in (b"II", b"MM"):
         import tifffile
 
@@ -47,6 +56,24 @@ def _other_arrays(path: Path) -> list[str]:
 
 
 def _geometry_lines(geometry) -> list[str]:
+    from recon.operators.mri_acquisition import CartesianAcquisition
+
+    if isinstance(geometry, CartesianAcquisition):
+        return _cartesian_lines(geometry)
+    return _tomography_lines(geometry)
+
+
+def _cartesian_lines(acquisition) -> list[str]:
+    mask = acquisition.mask
+    per_slice = " per slice" if mask.dim() == 3 else ""
+    lines = [(f"  Cartesian mask {tuple(mask.shape)}{per_slice}: acceleration {acquisition.acceleration:.3g}x "
+              f"({int(mask.count_nonzero())} of {mask.numel()} samples measured)")]
+    if acquisition.coil_maps is not None:
+        lines.append(f"  coil sensitivities: {tuple(acquisition.coil_maps.shape)}")
+    return lines
+
+
+def _tomography_lines(geometry) -> list[str]:
     import numpy as np
 
     angles = np.rad2deg(np.asarray(geometry.angles))
@@ -73,20 +100,28 @@ def describe_file(path) -> list[str]:
         return _describe_output(path)
     module = detect_format(path)
     lines = [f"{path}: {module.FORMAT} — {module.DESCRIPTION}", "arrays:"]
-    lines += _hdf5_arrays(path) if h5py.is_hdf5(path) else _other_arrays(path)
+    lines += _hdf5_arrays(path) if h5py.is_hdf5(path) else _other_arrays(path, module)
     try:
         measurement = module.read(path)
     except InputError as error:
         lines.append(f"cannot reconstruct it as it is: {error}")
         return lines
-    lines.append(f"measurement: {measurement.modality}, {measurement.n_slices} slice(s) of "
-                 f"{tuple(measurement.data.shape[2:])} (views, detectors)")
+    if measurement.modality == "mri":
+        lines.append(f"measurement: mri, k-space (slices, coils, rows, cols) {tuple(measurement.data.shape)}")
+    else:
+        lines.append(f"measurement: {measurement.modality}, {measurement.n_slices} slice(s) of "
+                     f"{tuple(measurement.data.shape[2:])} (views, detectors)")
     lines += _geometry_lines(measurement.geometry)
     if measurement.ground_truth is not None:
         lines.append("  ground truth: yes (PSNR, SSIM and NRMSE will be reported)")
-    if measurement.reference is not None:
+    if measurement.modality == "mri":
+        lines.append(f"  reference: {measurement.reference_name or 'none'}")
+        if "reference_note" in measurement.metadata:
+            lines.append(f"  note: {measurement.metadata['reference_note']}")
+    elif measurement.reference is not None:
         lines.append(f"  reference: {measurement.reference_name} (its correlation will be reported)")
-    lines.append("experiments that fit: " + ", ".join(fitting_experiments(measurement.modality)))
+    fitting = fitting_experiments(measurement.modality)
+    lines.append("experiments that fit: " + (", ".join(fitting) or f"none shipped yet for {measurement.modality}"))
     return lines
 
 

@@ -74,7 +74,7 @@ def on_grid(image, measurement, grid, name: str):
     import torch.nn.functional as F
 
     reference = getattr(measurement, name)
-    if reference is None or tuple(reference.shape[-2:]) == tuple(image.shape[-2:]):
+    if reference is None or grid is None or tuple(reference.shape[-2:]) == tuple(image.shape[-2:]):
         return reference
     native = measurement.geometry
     extent = [n * native.pixel_size for n in native.image_shape]
@@ -97,14 +97,19 @@ def score(image, measurement, grid=None) -> tuple[dict, dict]:
         measurement = replace(measurement, ground_truth=on_grid(image, measurement, grid, "ground_truth"),
                               reference=on_grid(image, measurement, grid, "reference"))
     per_slice: dict[str, list[float]] = {}
+    # MRI is scored as fastMRI scores it: against the RSS (or SENSE) reference, data range = its maximum.
+    mri_reference = measurement.modality == "mri" and measurement.ground_truth is None
+    truths = measurement.reference if mri_reference else measurement.ground_truth
     for index in range(image.shape[0]):
         estimate = image[index, 0].detach().cpu()
-        if measurement.ground_truth is not None:
-            truth = measurement.ground_truth[index, 0]
-            span = float(truth.max() - truth.min()) or 1.0
+        if truths is not None:
+            truth = truths[index, 0]
+            span = (float(truth.max()) if mri_reference else float(truth.max() - truth.min())) or 1.0
             per_slice.setdefault("psnr_db", []).append(psnr(estimate, truth, data_range=span))
             per_slice.setdefault("ssim", []).append(ssim(estimate, truth, data_range=span))
             per_slice.setdefault("nrmse", []).append(nrmse(estimate, truth))
+            if mri_reference:
+                per_slice.setdefault("nmse", []).append(nrmse(estimate, truth) ** 2)   # fastMRI's NMSE
         if measurement.reference is not None:
             per_slice.setdefault("reference_correlation", []).append(
                 pearson_correlation(estimate, measurement.reference[index, 0]))
@@ -149,24 +154,31 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
         measurement = select_views(measurement, step=config["input"]["view_step"],
                                    arc_deg=config["input"]["arc_deg"])
     say(f"{source}: {measurement.format}, {measurement.n_slices} slice(s) of {tuple(measurement.data.shape[2:])}")
-    operator = build_operator(config, measurement)
     solver = config["solver"]
     bar = ProgressBar(solver["max_iter"], label=f"{name} ", enabled=False if quiet else None)
     try:
-        result = reconstruct(config, measurement, operator, device=device, callback=bar, echo=say)
+        if measurement.modality == "ct":
+            operator = build_operator(config, measurement)
+            grid = operator.geometry
+            result = reconstruct(config, measurement, operator, device=device, callback=bar, echo=say)
+        else:
+            from recon.experiments.build_mri import reconstruct_mri
+
+            grid = None      # an MRI image has k-space's own grid
+            result = reconstruct_mri(config, measurement, device=device, callback=bar, echo=say)
     finally:
         bar.close()
     image = result.image.detach().cpu()
     if not bool(torch.isfinite(image).all()):
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
-    metrics, per_slice = score(image, measurement, operator.geometry)
+    metrics, per_slice = score(image, measurement, grid)
     seconds = time.perf_counter() - started
     provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
                   "seconds": seconds, "device": device, "stop_reason": result.stop_reason,
                   "iterations": result.iterations, "prior_strength": result.strength}
-    shown_truth = on_grid(image, measurement, operator.geometry, "ground_truth")
-    shown_reference = on_grid(image, measurement, operator.geometry, "reference")
+    shown_truth = on_grid(image, measurement, grid, "ground_truth")
+    shown_reference = on_grid(image, measurement, grid, "reference")
     for given, shown, what in ((measurement.ground_truth, shown_truth, "ground truth"),
                                (measurement.reference, shown_reference, measurement.reference_name or "reference")):
         if given is not None and shown is None:

@@ -3,5 +3,6 @@
 from recon.operators.base import Operator
 from recon.operators.ct import FanBeamCT, ParallelBeamCT
 from recon.operators.fbp import fbp
+from recon.operators.mri import MultiCoilMRI, SingleCoilMRI
 
-__all__ = ["Operator", "ParallelBeamCT", "FanBeamCT", "fbp"]
+__all__ = ["Operator", "ParallelBeamCT", "FanBeamCT", "fbp", "SingleCoilMRI", "MultiCoilMRI"]

@@ -1,0 +1,204 @@
+r"""BART's ``.cfl``/``.hdr`` pair (Uecker et al., the Berkeley Advanced Reconstruction Toolbox), read and write.
+
+A BART array is two files with one stem::
+
+    name.hdr    text: a line "# Dimensions", then the sizes of up to 16 dimensions on one line
+                (missing trailing ones are 1); later sections ("# Command", ...) are ignored
+    name.cfl    raw complex64, little-endian (re, im) float32 pairs, in column-major (Fortran)
+                order: the first dimension varies fastest
+
+For k-space BART's dimensions are ``[READ, PHS1, PHS2, COIL, MAPS, TE, COEFF,
+COEFF2, ITER, CSHIFT, TIME, TIME2, LEVEL, SLICE, AVG, BATCH]``, i.e.
+:math:`(x, y, z, \text{coils}, \dots)`, centred like recon's (k-space centre at
+index :math:`n/2`). So a 2D multi-coil k-space is ``(rows, cols, 1, coils)``
+in BART order, and the reader returns it as recon's ``(slices, coils, rows,
+cols)`` with :math:`k[s, c, x, y] = \text{cfl}[x, y, s, c]`. The slice axis is
+``PHS2`` (as stored: a 3D k-space is returned with its z axis as the batch, to
+be Fourier transformed along it by a 3D operator) or BART's ``SLICE`` (13),
+not both; every other dimension must be 1. The mask is the zero pattern of
+k-space (1 where any coil is non-zero). ``ReadOptions.index`` picks one slice.
+
+:func:`read_cfl` and :func:`write_cfl` read and write any array; the path may
+be the ``.cfl``, the ``.hdr`` or the stem. Format detection
+(:func:`recon.datasets.formats.detect_format`) needs an existing file, so give
+it the ``.cfl`` or the ``.hdr``; ``read_measurement(stem, format="bart-cfl")``
+takes the stem.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from recon.datasets.errors import InputError
+from recon.datasets.measurement import Measurement
+from recon.datasets.read_options import ReadOptions
+from recon.datasets.validation import check_finite
+
+FORMAT = "bart-cfl"
+DESCRIPTION = "BART .cfl/.hdr pair: complex64, column-major; k-space dims (x, y, z, coils, ...)"
+
+N_DIMS = 16
+DIM_NAMES = ("READ", "PHS1", "PHS2", "COIL", "MAPS", "TE", "COEFF", "COEFF2", "ITER", "CSHIFT", "TIME", "TIME2",
+             "LEVEL", "SLICE", "AVG", "BATCH")
+PHS2_DIM, COIL_DIM, SLICE_DIM = 2, 3, 13
+HEADER_LINE = "# Dimensions"
+
+
+def stem_of(path) -> Path:
+    """The stem shared by the pair: ``path`` without a ``.cfl`` or ``.hdr`` suffix.
+
+    >>> stem_of("data/kspace.cfl").as_posix(), stem_of("data/kspace.hdr").as_posix(), stem_of("kspace").as_posix()
+    ('data/kspace', 'data/kspace', 'kspace')
+    """
+    path = Path(path)
+    return path.with_suffix("") if path.suffix in (".cfl", ".hdr") else path
+
+
+def _pair(stem: Path) -> tuple[Path, Path]:
+    return stem.with_name(stem.name + ".hdr"), stem.with_name(stem.name + ".cfl")
+
+
+def sniff(path: Path, h5) -> bool:
+    """Whether ``path`` is a ``.cfl`` or ``.hdr`` whose sibling exists and whose ``.hdr`` starts with
+    "# Dimensions"; never raises."""
+    try:
+        path = Path(path)
+        if h5 is not None or path.suffix not in (".cfl", ".hdr"):
+            return False
+        header, data = _pair(stem_of(path))
+        if not (header.is_file() and data.is_file()):
+            return False
+        with open(header, "rb") as handle:
+            return handle.read(64).lstrip().startswith(HEADER_LINE.encode())
+    except Exception:  # a foreign or broken file is simply not ours
+        return False
+
+
+def read_header(path) -> tuple[int, ...]:
+    """The 16 dimensions of the ``.hdr`` of ``path`` (a ``.cfl``, ``.hdr`` or stem), padded with 1s.
+
+    >>> import tempfile, pathlib
+    >>> stem = pathlib.Path(tempfile.mkdtemp()) / "a"
+    >>> _ = (stem.parent / "a.hdr").write_text("# Dimensions\\n3 2 1 4\\n")
+    >>> read_header(stem)[:5]
+    (3, 2, 1, 4, 1)
+    """
+    header, _ = _pair(stem_of(path))
+    if not header.is_file():
+        raise InputError(header, None, "an existing BART header (.hdr)", "no such file")
+    try:
+        lines = [line.strip() for line in header.read_text(encoding="ascii").splitlines() if line.strip()]
+    except (UnicodeDecodeError, OSError) as error:
+        raise InputError(header, None, "a text BART header", f"an unreadable file ({type(error).__name__})")
+    if not lines or lines[0] != HEADER_LINE or len(lines) < 2:
+        raise InputError(header, None, f"a BART header: '{HEADER_LINE}' then the dimensions",
+                         repr(lines[0][:40]) if lines else "an empty file")
+    try:
+        dims = [int(token) for token in lines[1].split()]
+    except ValueError:
+        raise InputError(header, HEADER_LINE, "whole numbers", repr(lines[1][:60]))
+    if not 1 <= len(dims) <= N_DIMS or min(dims) < 1:
+        raise InputError(header, HEADER_LINE, f"1 to {N_DIMS} positive sizes", repr(lines[1][:60]))
+    return tuple(dims) + (1,) * (N_DIMS - len(dims))
+
+
+def read_cfl(path) -> np.ndarray:
+    """The array of a ``.cfl``/``.hdr`` pair, complex64, with its trailing singleton dimensions dropped.
+
+    >>> import tempfile, pathlib
+    >>> stem = write_cfl(pathlib.Path(tempfile.mkdtemp()) / "a", np.arange(6).reshape(2, 3) * 1j)
+    >>> read_cfl(stem)[1].tolist()
+    [3j, 4j, 5j]
+    """
+    dims = read_header(path)
+    _, data = _pair(stem_of(path))
+    if not data.is_file():
+        raise InputError(data, None, "an existing BART data file (.cfl) beside its .hdr", "no such file")
+    count = math.prod(dims)
+    size = data.stat().st_size
+    if size != 8 * count:
+        raise InputError(data, None, f"{count} complex64 values ({8 * count} bytes) for dims "
+                         f"{list(_trimmed(dims))}", f"{size} bytes (truncated?)" if size < 8 * count
+                         else f"{size} bytes")
+    values = np.fromfile(data, dtype="<c8", count=count)
+    return values.reshape(_trimmed(dims), order="F").astype(np.complex64, copy=False)
+
+
+def _trimmed(dims) -> tuple[int, ...]:
+    dims = list(dims)
+    while len(dims) > 1 and dims[-1] == 1:
+        dims.pop()
+    return tuple(dims)
+
+
+def write_cfl(path, array, *, overwrite: bool = False) -> Path:
+    """Write ``array`` (any numeric, up to 16 axes) as a ``.cfl``/``.hdr`` pair; return the stem.
+
+    Both files are written to temporaries and moved into place, the ``.cfl`` first, so a
+    reader that finds the ``.hdr`` finds the data complete.
+
+    >>> import tempfile, pathlib
+    >>> stem = write_cfl(pathlib.Path(tempfile.mkdtemp()) / "a.cfl", np.ones((4, 3, 1, 2)))
+    >>> (stem.parent / "a.hdr").read_text().splitlines()[1]
+    '4 3 1 2 1 1 1 1 1 1 1 1 1 1 1 1'
+    """
+    from recon.datasets.atomic import atomic_output
+
+    values = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+    if values.dtype.kind not in "biufc" or not 0 < values.ndim <= N_DIMS:
+        raise ValueError(f"write_cfl: array must be numeric with 1 to {N_DIMS} axes, got {values.dtype} of shape "
+                         f"{values.shape}")
+    stem = stem_of(path)
+    header, data = _pair(stem)
+    dims = tuple(values.shape) + (1,) * (N_DIMS - values.ndim)
+    with atomic_output(header, overwrite=overwrite) as header_tmp, \
+            atomic_output(data, overwrite=overwrite) as data_tmp:
+        data_tmp.write_bytes(values.astype("<c8").tobytes(order="F"))
+        header_tmp.write_text(f"{HEADER_LINE}\n{' '.join(str(d) for d in dims)}\n")
+    return stem
+
+
+def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
+    """Read a BART k-space ``(x, y, z | slices, coils)`` as ``(slices, coils, x, y)`` with its zero-pattern mask.
+
+    >>> import tempfile, pathlib
+    >>> k = np.zeros((4, 6, 1, 2), np.complex64); k[:, 1::2] = 1
+    >>> stem = write_cfl(pathlib.Path(tempfile.mkdtemp()) / "k", k)
+    >>> m = read(stem)
+    >>> tuple(m.data.shape), m.geometry.acceleration
+    ((1, 2, 4, 6), 2.0)
+    """
+    from recon.datasets.fastmri import _mask_from_kspace
+    from recon.operators.mri_acquisition import CartesianAcquisition
+
+    stem = stem_of(path)
+    header, data = _pair(stem)
+    dims = read_header(stem)
+    extra = [f"{DIM_NAMES[i]} = {n}" for i, n in enumerate(dims) if n > 1 and i not in (0, 1, PHS2_DIM, COIL_DIM,
+                                                                                        SLICE_DIM)]
+    if dims[PHS2_DIM] > 1 and dims[SLICE_DIM] > 1:
+        extra.append(f"PHS2 = {dims[PHS2_DIM]} and SLICE = {dims[SLICE_DIM]}")
+    if extra:
+        raise InputError(header, HEADER_LINE, "k-space dims (READ, PHS1, PHS2 or SLICE, COIL) with the others 1",
+                         ", ".join(extra))
+    # (x, y, z, coils, slices): every other dimension is 1, and z or slices is too.
+    array = read_cfl(stem).reshape(dims, order="F")[(slice(None),) * 4 + (0,) * 9 + (slice(None), 0, 0)]
+    slice_dim = SLICE_DIM if dims[SLICE_DIM] > 1 else PHS2_DIM
+    kspace = array[:, :, 0].transpose(3, 2, 0, 1) if slice_dim == SLICE_DIM else array[..., 0].transpose(2, 3, 0, 1)
+    n_slices = kspace.shape[0]
+    if options.index is not None:
+        if not 0 <= options.index < n_slices:
+            raise InputError(data, "input.index", f"a slice in 0..{n_slices - 1}", str(options.index))
+        kspace = kspace[options.index:options.index + 1]
+    kspace = np.ascontiguousarray(kspace, dtype=np.complex64)
+    check_finite(kspace, data, "data")
+    metadata = {"bart_dims": list(_trimmed(dims)), "slice_axis": DIM_NAMES[slice_dim],
+                "mask_source": "the zero pattern of k-space"}
+    if options.index is not None:
+        metadata["slice"] = options.index
+    return Measurement("mri", torch.as_tensor(kspace), CartesianAcquisition(torch.as_tensor(_mask_from_kspace(kspace))),
+                       FORMAT, data, metadata=metadata)
