@@ -2,23 +2,21 @@
 
 import math
 
-import numpy as np
 import pytest
-import scipy.optimize
 import torch
 from deepinv.optim import L1Prior
 
 from recon.datasets.phantoms import shepp_logan
 from recon.operators import ParallelBeamCT
-from recon.priors import TV, NonNegativity
+from recon.priors import TV, NonNegativity, Identity
 from recon.solvers.admm import admm
 from recon.solvers.common import Stopping
 from recon.solvers.data_terms import PoissonLikelihood
 from recon.solvers.pdhg import pdhg
-from problems import Identity, overdetermined_ct
+import problems
+from problems import least_squares_solution, nonnegative_least_squares_solution, overdetermined_ct, relative_error
 
 N, STRENGTH = 16, 0.5
-
 
 
 @pytest.fixture(scope="module")
@@ -28,30 +26,25 @@ def overdetermined():
 
 @pytest.fixture(scope="module")
 def tv_optimum(overdetermined):
-    """PDHG (ramp-preconditioned, adaptive) run to its fixed point: ~1e-8 relative from CVXPY's optimum here."""
     operator, y, _ = overdetermined
-    return pdhg(y, operator, TV(STRENGTH), adaptive=True, stopping=Stopping(max_iter=800)).history.objective[-1]
-
-
-def _error(result, solution):
-    return np.linalg.norm(result.x.reshape(-1).numpy() - solution) / np.linalg.norm(solution)
+    return problems.tv_optimum(operator, y, STRENGTH)
 
 
 def test_least_squares_without_prior_reaches_the_lstsq_solution(overdetermined):
     operator, y, matrix = overdetermined
-    solution = np.linalg.lstsq(matrix, y.reshape(-1).numpy(), rcond=None)[0]
+    solution = least_squares_solution(matrix, y)
     # No prior: the proximal-point method x⁺ = (AᵀA + ρI)⁻¹(Aᵀy + ρx), contracting by ρ/(σ_min² + ρ) = 0.54.
     result = admm(y, operator, penalty=0.01, cg_max_iter=50, cg_tol=1e-12, stopping=Stopping(max_iter=50))
-    assert _error(result, solution) < 1e-6  # measured 1.1e-8
+    assert relative_error(result.x, solution) < 1e-6  # measured 1.1e-8
 
 
 def test_non_negative_least_squares_matches_scipy_nnls(overdetermined):
     operator, y, matrix = overdetermined
-    solution, _ = scipy.optimize.nnls(matrix, y.reshape(-1).numpy(), maxiter=10 * N * N)
+    solution = nonnegative_least_squares_solution(matrix, y)
     assert (solution == 0).sum() > 10  # the constraint is active
     result = admm(y, operator, NonNegativity(), penalty=1.0, cg_tol=1e-10, stopping=Stopping(max_iter=300))
     assert float(result.x.min()) >= 0.0  # the estimate is the projection z
-    assert _error(result, solution) < 1e-3  # measured 3.6e-4: ADMM's linear rate is slow on NNLS
+    assert relative_error(result.x, solution) < 1e-3  # measured 3.6e-4: ADMM's linear rate is slow on NNLS
 
 
 @pytest.mark.parametrize("options", [dict(penalty=10.0), dict(penalty=1.0, balance_penalty=True)],

@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from recon.operators import ParallelBeamCT
-from recon.priors import TV, WeightedTV, weights_from_pilot
+from recon.priors import TV, WeightedTV, weights_from_pilot, Identity
 from recon.datasets.phantoms import random_phantom
 from recon.solvers.common import Stopping
 from recon.solvers.pdhg import pdhg
-from problems import Identity, dense_matrix
+from problems import dense_matrix
 
 cp = pytest.importorskip("cvxpy", reason="cvxpy is a test dependency: pip install -e '.[test]'")
 

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from recon.priors import TV
+from recon.priors import TV, Identity
 from recon.solvers.common import DivergenceError, Stopping
 from recon.solvers.data_terms import PoissonLikelihood
 from recon.solvers.pdhg import pdhg
 from recon.solvers.ramp_preconditioner import RampPreconditionedData, preconditioned_norm, _filter
-from problems import Identity, overdetermined_ct
+from problems import overdetermined_ct
 
 N = 16
 

@@ -76,7 +76,7 @@ def run_traced(trace: Trace, solve) -> None:
     try:
         solve()
     except BudgetExhausted:
-        pass
+        return   # the budget ran out mid-run: what the trace holds is the result
 
 
 def recon_methods(setup: CTTVSetup, echo=print) -> list[BenchRecord]:

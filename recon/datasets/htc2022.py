@@ -95,13 +95,14 @@ def _struct_name(variables) -> str | None:
 
 def _load_variable(path: Path, name: str):
     """One variable of a v5 .mat file, with every scipy failure turned into an InputError."""
+    import h5py
     import scipy.io
 
-    try:
-        contents = scipy.io.loadmat(str(path), variable_names=[name], struct_as_record=False, squeeze_me=False)
-    except NotImplementedError:
+    if h5py.is_hdf5(path):   # MATLAB v7.3 files are HDF5 inside, which scipy does not read
         raise InputError(path, None, "a MATLAB v5 .mat file",
                          "a v7.3 (HDF5) one; re-save it in MATLAB with save(name, '-v7')")
+    try:
+        contents = scipy.io.loadmat(str(path), variable_names=[name], struct_as_record=False, squeeze_me=False)
     except Exception as error:  # scipy raises ValueError, TypeError, OSError, MatReadError... on bad files
         text = str(error).strip().splitlines()
         raise InputError(path, None, "a readable MATLAB v5 .mat file",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from recon.datasets.errors import InputError
@@ -87,15 +87,13 @@ def on_grid(image, measurement, grid, name: str):
                          **({} if shrink else {"align_corners": False, "antialias": True}))
 
 
-def score(image, measurement, grid=None) -> tuple[dict, dict]:
-    """Means over slices and per-slice values: PSNR, SSIM, NRMSE against the ground truth, correlation with a reference."""
-    from dataclasses import replace
+def score(image, measurement) -> tuple[dict, dict]:
+    """Means over slices and per-slice values: PSNR, SSIM, NRMSE against the ground truth, correlation with a reference.
 
+    The ground truth and reference must be on the image's grid already (:func:`on_grid`).
+    """
     from recon.metrics import nrmse, pearson_correlation, psnr, ssim
 
-    if grid is not None:
-        measurement = replace(measurement, ground_truth=on_grid(image, measurement, grid, "ground_truth"),
-                              reference=on_grid(image, measurement, grid, "reference"))
     per_slice: dict[str, list[float]] = {}
     # MRI is scored as fastMRI scores it: against the RSS (or SENSE) reference, data range = its maximum.
     mri_reference = measurement.modality == "mri" and measurement.ground_truth is None
@@ -171,14 +169,14 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     image = result.image.detach().cpu()
     if not bool(torch.isfinite(image).all()):
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
-    metrics, per_slice = score(image, measurement, grid)
+    shown_truth = on_grid(image, measurement, grid, "ground_truth")
+    shown_reference = on_grid(image, measurement, grid, "reference")
+    metrics, per_slice = score(image, replace(measurement, ground_truth=shown_truth, reference=shown_reference))
     seconds = time.perf_counter() - started
     provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
                   "seconds": seconds, "device": device, "stop_reason": result.stop_reason,
                   "iterations": result.iterations, "prior_strength": result.strength}
-    shown_truth = on_grid(image, measurement, grid, "ground_truth")
-    shown_reference = on_grid(image, measurement, grid, "reference")
     for given, shown, what in ((measurement.ground_truth, shown_truth, "ground truth"),
                                (measurement.reference, shown_reference, measurement.reference_name or "reference")):
         if given is not None and shown is None:

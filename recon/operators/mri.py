@@ -41,6 +41,7 @@ import torch
 
 from recon.operators.base import Operator
 from recon.operators.fourier import as_complex, centred_fft, centred_ifft
+from recon.operators.lanczos import largest_eigenvalue
 
 
 def _checked_mask(mask, ndim: int, owner: str) -> torch.Tensor:
@@ -67,42 +68,6 @@ def _per_batch(t: torch.Tensor, like: torch.Tensor, shared_dim: int, owner: str,
         raise ValueError(f"{owner}: the {what} has one entry per batch element ({t.shape[0]}), "
                          f"but the input has batch {like.shape[0]}")
     return t.to(like.device)
-
-
-def _largest_eigenvalue_hermitian(apply, shape, device, *, tol: float, max_iter: int, min_iter: int = 8) -> float:
-    """Lanczos in complex128 with the Gram-Schmidt pass done twice.
-
-    One pass is not enough when the top of the spectrum is clustered: each new
-    vector is a small difference (beta << alpha), its rounding error is amplified
-    by alpha / beta, orthogonality is lost within a few steps and the Ritz value
-    overshoots (1.07 for a diagonal spread over [1, 1.001]). Two passes keep the
-    basis orthonormal to rounding, so the estimate stays a lower bound.
-    """
-    generator = torch.Generator().manual_seed(0)
-    q = torch.randn(shape, generator=generator, dtype=torch.complex128).to(device)
-    basis = [q / torch.linalg.vector_norm(q)]
-    alphas: list[float] = []
-    betas: list[float] = []
-    ritz = 0.0
-    for k in range(max_iter):
-        w = apply(basis[-1])
-        alphas.append(float(torch.vdot(basis[-1].flatten(), w.flatten()).real))
-        for _ in range(2):
-            for previous in basis:
-                w = w - torch.vdot(previous.flatten(), w.flatten()) * previous
-        beta = float(torch.linalg.vector_norm(w))
-        tridiagonal = torch.diag(torch.tensor(alphas, dtype=torch.float64))
-        if betas:
-            off = torch.tensor(betas, dtype=torch.float64)
-            tridiagonal += torch.diag(off, 1) + torch.diag(off, -1)
-        new_ritz = float(torch.linalg.eigvalsh(tridiagonal)[-1])
-        converged = k + 1 >= min_iter and abs(new_ritz - ritz) <= tol * abs(new_ritz)
-        ritz = new_ritz
-        if converged or beta <= 1e-12 * max(abs(new_ritz), 1e-300):
-            break
-        betas.append(beta)
-        basis.append(w / beta)
-    return ritz
 
 
 class SingleCoilMRI(Operator):
@@ -253,8 +218,8 @@ class MultiCoilMRI(Operator):
         precision = as_complex(torch.empty(0, dtype=dtype)).dtype
         key = (str(torch.device(device)), precision)
         if key not in self._norm_cache:
-            eigenvalue = _largest_eigenvalue_hermitian(self.A_adjoint_A, (1, 1, *self.domain_shape), device,
-                                                       tol=tol, max_iter=max_iter)
+            eigenvalue = largest_eigenvalue(self.A_adjoint_A, (1, 1, *self.domain_shape), dtype=torch.complex128,
+                                            device=device, tol=tol, max_iter=max_iter)
             self._norm_cache[key] = torch.tensor(math.sqrt(max(eigenvalue, 0.0)), dtype=torch.float64)
         return self._norm_cache[key]
 

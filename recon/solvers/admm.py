@@ -111,10 +111,7 @@ def admm(y: torch.Tensor, operator, prior=None, *, data=None, penalty: float = 1
     Example: TV denoising of a noisy square.
 
     >>> import torch
-    >>> from recon.priors import TV
-    >>> class Identity:
-    ...     def A(self, x): return x
-    ...     def A_adjoint(self, y): return y
+    >>> from recon.priors import TV, Identity
     >>> truth = torch.zeros(1, 1, 32, 32); truth[..., 8:24, 8:24] = 1.0
     >>> noisy = truth + 0.2 * torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(0))
     >>> result = admm(noisy, Identity(), TV(0.15), penalty=2.0, stopping=Stopping(max_iter=30))
