@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="List the shipped experiment configs (use the name with `recon run`).")
 
     bench = commands.add_parser(
-        "bench", help="time recon against deepinv (and ODL when installed) on the same problems, one torch thread",
+        "bench", help="time recon against deepinv (and ODL, SigPy, BART when installed) on the same problems, one torch thread",
         description="Solve each benchmark problem with recon and its peers in this one process, on one torch "
                     "thread, and print a table of time per iteration, time to the target PSNR, best PSNR and "
                     "the ratios to recon. Problems: " + "; ".join(

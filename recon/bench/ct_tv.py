@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import torch
 
 from recon.bench.records import BenchRecord
-from recon.bench.trace import BudgetExhausted, Trace
+from recon.bench.trace import Trace, run_traced
 
 PROBLEM = "ct-tv"
 STRENGTH = 0.1
@@ -68,15 +68,6 @@ class CTTVSetup:
             raise ValueError(f"ct-tv: noise_kind must be 'absolute' or 'relative', got {self.noise_kind!r}")
         generator = torch.Generator().manual_seed(self.seed)
         return clean + self.noise * torch.randn(clean.shape, generator=generator, dtype=clean.dtype)
-
-
-def run_traced(trace: Trace, solve) -> None:
-    """Run ``solve()`` under ``trace``; a run cut short by the budget keeps what it traced."""
-    trace.start()
-    try:
-        solve()
-    except BudgetExhausted:
-        return   # the budget ran out mid-run: what the trace holds is the result
 
 
 def recon_methods(setup: CTTVSetup, echo=print) -> list[BenchRecord]:

@@ -29,9 +29,9 @@ import warnings
 
 import torch
 
-from recon.bench.ct_tv import PROBLEM, CTTVSetup, run_traced
+from recon.bench.ct_tv import PROBLEM, CTTVSetup
 from recon.bench.records import BenchRecord
-from recon.bench.trace import Trace
+from recon.bench.trace import Trace, run_traced
 
 
 def _tomography(setup: CTTVSetup):

@@ -41,6 +41,7 @@ class Trace:
 
     :param truth: the reference image the PSNR is measured against.
     :param budget_s: stop the run (raise :class:`BudgetExhausted`) once this many solver seconds have passed.
+    :param magnitude: score :math:`|x|` instead of the real part (MRI, whose images are complex).
 
     >>> import torch
     >>> trace = Trace(torch.zeros(2, 2))
@@ -53,9 +54,10 @@ class Trace:
     1
     """
 
-    def __init__(self, truth: torch.Tensor, budget_s: float | None = None):
+    def __init__(self, truth: torch.Tensor, budget_s: float | None = None, *, magnitude: bool = False):
         self.truth = truth
         self.budget_s = budget_s
+        self.magnitude = magnitude
         self.seconds: list[float] = []
         self.psnr_db: list[float] = []
         self._elapsed = 0.0
@@ -71,7 +73,7 @@ class Trace:
             raise RuntimeError("Trace.mark: call start() before the first iteration")
         self._elapsed += time.perf_counter() - self._started
         self.seconds.append(self._elapsed)
-        self.psnr_db.append(psnr_db(estimate, self.truth))
+        self.psnr_db.append(psnr_db(estimate.detach().abs() if self.magnitude else estimate, self.truth))
         if self.budget_s is not None and self._elapsed >= self.budget_s:
             raise BudgetExhausted(f"time budget of {self.budget_s:g} s used after {len(self.seconds)} iterations")
         self._started = time.perf_counter()
@@ -86,3 +88,12 @@ class Trace:
             if value >= target_db:
                 return k
         return None
+
+
+def run_traced(trace: Trace, solve) -> None:
+    """Run ``solve()`` under ``trace``; a run cut short by the budget keeps what it traced."""
+    trace.start()
+    try:
+        solve()
+    except BudgetExhausted:
+        return   # the budget ran out mid-run: what the trace holds is the result

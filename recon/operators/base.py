@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 
 import torch
+
+from recon.euclidean import euclidean_norm
 from deepinv.physics import LinearPhysics
 
 
@@ -72,12 +74,12 @@ class Operator(LinearPhysics):
     def _power_iteration(self, dtype, device, max_iter, tol) -> torch.Tensor:
         generator = torch.Generator(device="cpu").manual_seed(0)
         x = torch.randn((1, 1, *self.domain_shape), generator=generator, dtype=dtype).to(device)
-        x = x / torch.linalg.vector_norm(x)
+        x = x / euclidean_norm(x)
         eigenvalue = 0.0
         for _ in range(max_iter):
             z = self.A_adjoint(self.A(x))
             new_eigenvalue = float(torch.real(torch.vdot(x.flatten(), z.flatten())))
-            x = z / torch.linalg.vector_norm(z)
+            x = z / euclidean_norm(z)
             if abs(new_eigenvalue - eigenvalue) <= tol * abs(new_eigenvalue):
                 eigenvalue = new_eigenvalue
                 break

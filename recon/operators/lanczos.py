@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 
 def largest_eigenvalue(apply, shape, *, dtype=torch.float32, device="cpu", tol: float = 1e-3,
                        min_iter: int = 8, max_iter: int = 50, seed: int = 0) -> float:
@@ -39,7 +41,7 @@ def largest_eigenvalue(apply, shape, *, dtype=torch.float32, device="cpu", tol: 
     work = torch.complex128 if dtype.is_complex else torch.float64
     generator = torch.Generator().manual_seed(seed)
     q = torch.randn(shape, generator=generator, dtype=work).to(device)
-    q /= torch.linalg.vector_norm(q)
+    q /= euclidean_norm(q)
     basis = [q]
     alphas: list[float] = []
     betas: list[float] = []
@@ -50,7 +52,7 @@ def largest_eigenvalue(apply, shape, *, dtype=torch.float32, device="cpu", tol: 
         for _ in range(2):  # twice: see the module text
             for previous in basis:
                 w = w - torch.vdot(previous.flatten(), w.flatten()) * previous
-        beta = float(torch.linalg.vector_norm(w))
+        beta = float(euclidean_norm(w))
         tridiagonal = torch.diag(torch.tensor(alphas, dtype=torch.float64))
         if betas:
             off = torch.tensor(betas, dtype=torch.float64)

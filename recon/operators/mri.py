@@ -42,6 +42,7 @@ import torch
 from recon.operators.base import Operator
 from recon.operators.fourier import as_complex, centred_fft, centred_ifft
 from recon.operators.lanczos import largest_eigenvalue
+from recon.operators.mri_normal import NormalForm
 
 
 def _checked_mask(mask, ndim: int, owner: str) -> torch.Tensor:
@@ -56,6 +57,14 @@ def _checked_mask(mask, ndim: int, owner: str) -> torch.Tensor:
         raise ValueError(f"{owner}: mask must hold only 0 and 1 (measured or not), got values in "
                          f"[{float(mask.min()):g}, {float(mask.max()):g}]")
     return mask
+
+
+def _normal_form(op) -> NormalForm:
+    """The operator's :class:`NormalForm`, rebuilt when its mask buffer has been replaced (``.to(device)``)."""
+    key = (op.mask.data_ptr(), op.mask.device)
+    if getattr(op, "_normal_key", None) != key:
+        op._normal, op._normal_key = NormalForm(op.mask, op.spatial_ndim), key
+    return op._normal
 
 
 def _spatial_names(ndim: int) -> str:
@@ -113,8 +122,9 @@ class SingleCoilMRI(Operator):
         return centred_ifft(self._masked(as_complex(y)), self.spatial_ndim)
 
     def A_adjoint_A(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
+        r""":math:`\mathcal F^{\mathsf H} M \mathcal F x` as :math:`T^{\mathsf H} M' T x` (:mod:`recon.operators.mri_normal`)."""
         self.check_domain(x)
-        return centred_ifft(self._masked(centred_fft(as_complex(x), self.spatial_ndim)), self.spatial_ndim)
+        return _normal_form(self).project(as_complex(x))
 
     def norm(self, **kwargs) -> torch.Tensor:
         r""":math:`\|A\|_2 = \max M`: 1 for a non-empty mask, 0 for an empty one (no power iteration needed)."""
@@ -130,7 +140,8 @@ class MultiCoilMRI(Operator):
     The adjoint combines the coils, :math:`A^{\mathsf H} y = \sum_c \overline{S_c} \odot
     \mathcal F^{\mathsf H}(M \odot y_c)`, and :meth:`A_adjoint_A` applies
     :math:`A^{\mathsf H} A x = \sum_c \overline{S_c} \odot \mathcal F^{\mathsf H}(M \odot \mathcal F(S_c \odot x))`
-    directly (one FFT pair per coil, :math:`M^2 = M`).
+    directly (one FFT pair per coil, :math:`M^2 = M`), along only the axes on which
+    the mask varies and without shifts (:class:`recon.operators.mri_normal.NormalForm`).
     With a full mask :math:`A^{\mathsf H}A = \sum_c |S_c|^2`, so
     :math:`\|A\|_2 = \max_{\text{pixel}} (\sum_c |S_c|^2)^{1/2}` (1 for maps normalised
     to :math:`\sum_c |S_c|^2 = 1`, which make :math:`A` an isometry); a partial mask
@@ -200,7 +211,7 @@ class MultiCoilMRI(Operator):
     def A_adjoint_A(self, x: torch.Tensor, **kwargs) -> torch.Tensor:
         x = self._check_image(x)
         maps = self._maps(x)
-        images = centred_ifft(self._masked(centred_fft(maps * x, self.spatial_ndim)), self.spatial_ndim)
+        images = _normal_form(self).project(maps * x)
         return torch.sum(maps.conj() * images, dim=1, keepdim=True)
 
     def norm(self, *, dtype: torch.dtype = torch.float32, device="cpu", tol: float = 1e-5,

@@ -7,10 +7,9 @@ constants free. The prox solves :math:`(I + \gamma\lambda L^\top L)\,p = x`:
 * :math:`L = I`: :math:`p = x / (1 + \gamma\lambda)`;
 * :math:`L = \nabla`: the screened Poisson equation, solved exactly by
   :func:`solve_screened_poisson`. :math:`\nabla^\top\nabla` with this boundary is
-  the Neumann Laplacian, which the DCT-II diagonalises; equivalently, it is the
-  periodic Laplacian on the mirror image of :math:`x` (period :math:`2n` along each
-  axis), so one FFT of the mirrored image, a division by
-  :math:`1 + c\sum_d 4\sin^2(\pi k_d / 2n_d)` and one inverse FFT give :math:`p`.
+  the Neumann Laplacian, which the DCT-II diagonalises
+  (:mod:`recon.priors.cosine_transform`): a DCT along each axis, a division by
+  :math:`1 + c\sum_d 4\sin^2(\pi k_d / 2n_d)` and the inverse DCTs give :math:`p`.
 
 :meth:`Tikhonov.split` returns :math:`(L, \tfrac\lambda2\|\cdot\|^2)` for primal–dual solvers.
 """
@@ -22,6 +21,7 @@ import math
 import torch
 from deepinv.optim import Prior
 
+from recon.priors.cosine_transform import dct, idct
 from recon.priors.finite_difference import FiniteDifference
 
 OPERATORS = ("identity", "gradient")
@@ -49,23 +49,18 @@ def solve_screened_poisson(x: torch.Tensor, weight: float, ndim: int = 2) -> tor
     if weight == 0:
         return x.clone()
     axes = tuple(range(2, 2 + ndim))
-    mirrored = x
+    coefficients = x
     for axis in axes:
-        mirrored = torch.cat((mirrored, mirrored.flip(axis)), dim=axis)
-    size = mirrored.shape[2:]
+        coefficients = dct(coefficients, axis)
     real_dtype = x.real.dtype
     denominator = torch.ones((), dtype=real_dtype, device=x.device)
-    for d, m in enumerate(size):
-        # rfftn keeps only m/2 + 1 frequencies on the last axis.
-        count = m // 2 + 1 if (d == ndim - 1 and not x.is_complex()) else m
-        k = torch.arange(count, dtype=real_dtype, device=x.device)
-        eigenvalues = 4 * torch.sin(math.pi * k / m) ** 2
-        denominator = denominator.unsqueeze(-1) + weight * eigenvalues
-    if x.is_complex():
-        solution = torch.fft.ifftn(torch.fft.fftn(mirrored, dim=axes) / denominator, dim=axes)
-    else:
-        solution = torch.fft.irfftn(torch.fft.rfftn(mirrored, dim=axes) / denominator, s=size, dim=axes)
-    return solution[(..., *(slice(0, n) for n in x.shape[2:]))].contiguous()
+    for n in x.shape[2:]:
+        k = torch.arange(n, dtype=real_dtype, device=x.device)
+        denominator = denominator.unsqueeze(-1) + weight * 4 * torch.sin(math.pi * k / (2 * n)) ** 2
+    solution = coefficients / denominator
+    for axis in axes:
+        solution = idct(solution, axis)
+    return solution
 
 
 class Identity:

@@ -21,6 +21,8 @@ Two ways in, for two kinds of solver:
 from __future__ import annotations
 
 import torch
+
+from recon.euclidean import euclidean_norm
 from deepinv.optim import Prior
 
 from recon.priors.finite_difference import FiniteDifference
@@ -130,9 +132,9 @@ class TV(Prior):
             dual, t = new_dual, t_next
             if k % 5 == 4 or k == self.prox_max_iter - 1:
                 new_estimate = x - grad.A_adjoint(dual)
-                change = torch.linalg.vector_norm(new_estimate - estimate)
+                change = euclidean_norm(new_estimate - estimate)
                 estimate = new_estimate
-                if change <= self.prox_tol * torch.linalg.vector_norm(estimate):
+                if change <= self.prox_tol * euclidean_norm(estimate):
                     break
         return x - grad.A_adjoint(dual)
 

@@ -51,6 +51,8 @@ from typing import Callable
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 from recon.solvers.common import IterationLoop, Result, Stopping
 from recon.solvers.conjugate_gradient import conjugate_gradient, real_inner
 from recon.solvers.data_terms import LeastSquares
@@ -166,10 +168,10 @@ def admm(y: torch.Tensor, operator, prior=None, *, data=None, penalty: float = 1
         adjoint_z_new = sum(s.adjoint(s.z) for s in splits)
         adjoint_u = sum(s.adjoint(s.u) for s in splits)
         primal = math.sqrt(primal_sq)
-        dual = rho * float(torch.linalg.vector_norm(adjoint_z_new - adjoint_z))
+        dual = rho * float(euclidean_norm(adjoint_z_new - adjoint_z))
         adjoint_z = adjoint_z_new
         # ρ‖Mᴴz‖ as well: with no prior (or a prior flat at the optimum) u tends to 0.
-        dual_scale = rho * max(float(torch.linalg.vector_norm(adjoint_u)), float(torch.linalg.vector_norm(adjoint_z)))
+        dual_scale = rho * max(float(euclidean_norm(adjoint_u)), float(euclidean_norm(adjoint_z)))
         residual = max(primal / max(math.sqrt(max(forward_sq, z_sq)), 1e-30), dual / max(dual_scale, 1e-30))
 
         if mode == "linear":
@@ -204,6 +206,6 @@ def _balance_factor(primal: float, dual: float) -> float:
 
 
 def _relative_change(new: torch.Tensor, old: torch.Tensor) -> float:
-    numerator = float(torch.linalg.vector_norm(new - old))
-    denominator = float(torch.linalg.vector_norm(new))
+    numerator = float(euclidean_norm(new - old))
+    denominator = float(euclidean_norm(new))
     return numerator / denominator if denominator > 0 else (0.0 if numerator == 0 else math.inf)

@@ -26,6 +26,8 @@ import math
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 from recon.solvers.common import IterationLoop, Result, Stopping
 from recon.solvers.conjugate_gradient import ConjugateGradientState, real_inner
 
@@ -39,7 +41,7 @@ def _check_damping(solver: str, damping: float) -> None:
 
 
 def _norm(t: torch.Tensor) -> float:
-    return float(torch.linalg.vector_norm(t))
+    return float(euclidean_norm(t))
 
 
 def _step_change(step_norm: float, x: torch.Tensor) -> float:

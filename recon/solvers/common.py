@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 
 class DivergenceError(RuntimeError):
     """A solver's iterates became NaN or its objective blew up."""
@@ -94,8 +96,8 @@ class Result:
 
 def relative_change(new: torch.Tensor, old: torch.Tensor) -> float:
     r""":math:`\|x_{new} - x_{old}\|_2 / \|x_{new}\|_2` (0 when both are zero)."""
-    denominator = float(torch.linalg.vector_norm(new))
-    difference = float(torch.linalg.vector_norm(new - old))
+    denominator = float(euclidean_norm(new))
+    difference = float(euclidean_norm(new - old))
     if denominator == 0.0:
         return 0.0 if difference == 0.0 else math.inf
     return difference / denominator

@@ -72,6 +72,8 @@ import math
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 from recon.solvers.common import DivergenceError, IterationLoop, Result, Stopping
 from recon.solvers.conjugate_gradient import real_inner
 from recon.solvers.data_terms import LeastSquares
@@ -151,9 +153,9 @@ class ConstrainedSplitProx:
             dual, t = new_dual, t_next
             if k % 5 == 4 or k == self.max_iter - 1:
                 new_estimate = project(v - K.A_adjoint(dual))
-                change = torch.linalg.vector_norm(new_estimate - estimate)
+                change = euclidean_norm(new_estimate - estimate)
                 estimate = new_estimate
-                if change <= self.tol * torch.linalg.vector_norm(estimate):
+                if change <= self.tol * euclidean_norm(estimate):
                     break
         self.dual = dual
         return project(v - K.A_adjoint(dual))
@@ -305,6 +307,6 @@ def _curvature_along_gradient(operator, data, y, ax) -> float:
 
 
 def _relative(difference: torch.Tensor, reference: torch.Tensor) -> float:
-    numerator = float(torch.linalg.vector_norm(difference))
-    denominator = float(torch.linalg.vector_norm(reference))
+    numerator = float(euclidean_norm(difference))
+    denominator = float(euclidean_norm(reference))
     return numerator / denominator if denominator > 0 else (0.0 if numerator == 0 else math.inf)

@@ -41,6 +41,8 @@ import math
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 from recon.solvers.common import IterationLoop, Result, Stopping
 from recon.solvers.data_terms import LeastSquares
 from recon.solvers.primal_dual_blocks import data_block, prior_block
@@ -139,8 +141,8 @@ def pdhg(y: torch.Tensor, operator, prior=None, *, data=None, constraint=None, x
         primal_norm = _primal_residual_norm(step, tau, adjoint_total, adjoint_total_new)
         dual_norm = math.sqrt(sum(b.dual_residual_norm(u, un, kx, kxn, ratio) ** 2 for b, u, un, kx, kxn
                                   in zip(blocks, duals, duals_new, forward_x, forward_new)))
-        scale = float(torch.linalg.vector_norm(adjoint_total_new)) + math.sqrt(
-            sum(float(torch.linalg.vector_norm(k)) ** 2 for k in forward_new))
+        scale = float(euclidean_norm(adjoint_total_new)) + math.sqrt(
+            sum(float(euclidean_norm(k)) ** 2 for k in forward_new))
         change = _change(step, x_new)
 
         if relaxation == 1.0:
@@ -159,8 +161,8 @@ def pdhg(y: torch.Tensor, operator, prior=None, *, data=None, constraint=None, x
 
 def _change(step: torch.Tensor, x_new: torch.Tensor) -> float:
     """Relative change ‖x⁺ - x‖ / ‖x⁺‖ of one step."""
-    denominator = float(torch.linalg.vector_norm(x_new))
-    numerator = float(torch.linalg.vector_norm(step))
+    denominator = float(euclidean_norm(x_new))
+    numerator = float(euclidean_norm(step))
     return numerator / denominator if denominator > 0 else (0.0 if numerator == 0 else math.inf)
 
 
@@ -169,7 +171,7 @@ def _primal_residual_norm(step, tau, adjoint_total, adjoint_total_new) -> float:
     primal = (adjoint_total_new - adjoint_total).sub_(step / tau)
     if isinstance(tau, torch.Tensor):
         primal = primal.masked_fill_(tau == 0, 0.0)
-    return float(torch.linalg.vector_norm(primal))
+    return float(euclidean_norm(primal))
 
 
 class _AdaptiveBalance:

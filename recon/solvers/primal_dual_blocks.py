@@ -21,6 +21,8 @@ from typing import Callable
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 log = logging.getLogger(__name__)
 
 
@@ -43,7 +45,7 @@ class DualBlock:
 
     def dual_residual_norm(self, u, u_new, forward_x, forward_new, ratio: float) -> float:
         r""":math:`\|\Sigma^{-1}(u - u^+) - B(x - x^+)\|`."""
-        return float(torch.linalg.vector_norm((u - u_new).div_(self.sigma / ratio).add_(forward_new - forward_x)))
+        return float(euclidean_norm((u - u_new).div_(self.sigma / ratio).add_(forward_new - forward_x)))
 
 
 def operator_norm(operator, x_like: torch.Tensor) -> float:

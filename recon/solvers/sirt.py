@@ -30,6 +30,8 @@ import logging
 
 import torch
 
+from recon.euclidean import euclidean_norm
+
 from recon.solvers.common import IterationLoop, Result, Stopping, relative_change
 from recon.solvers.primal_dual_blocks import operator_norm
 
@@ -113,7 +115,7 @@ def sirt(y: torch.Tensor, operator, *, x0: torch.Tensor | None = None, constrain
     x = torch.zeros_like(operator.A_adjoint(y)) if x0 is None else x0.clone()
     row_weights, column_weights = sirt_weights(operator, x)
     step_weights = relaxation * column_weights
-    y_norm = float(torch.linalg.vector_norm(y)) or 1.0
+    y_norm = float(euclidean_norm(y)) or 1.0
     misfit = y - operator.A(x)
     while not loop.done:
         x_new = x + step_weights * operator.A_adjoint(row_weights * misfit)
@@ -123,6 +125,6 @@ def sirt(y: torch.Tensor, operator, *, x0: torch.Tensor | None = None, constrain
         objective = 0.5 * float((row_weights * misfit.abs() ** 2).sum())
         change = relative_change(x_new, x)
         x = x_new
-        loop.record(objective=objective, residual=float(torch.linalg.vector_norm(misfit)) / y_norm,
+        loop.record(objective=objective, residual=float(euclidean_norm(misfit)) / y_norm,
                     change=change, x=x)
     return loop.result(x)
