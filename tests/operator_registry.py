@@ -15,7 +15,14 @@ from typing import Callable
 
 import torch
 
-from recon.operators import FanBeamCT, MultiCoilMRI, ParallelBeamCT, SingleCoilMRI
+from recon.operators import (
+    FanBeamCT,
+    MultiCoilMRI,
+    NearFieldMIMO,
+    ParallelBeamCT,
+    SingleCoilMRI,
+)
+from recon.operators.mimo_geometry import VoxelGrid
 from recon.operators.mri_masks import random_mask
 from recon.operators.scaled import ScaledOperator
 
@@ -88,4 +95,13 @@ REGISTRY = [
                                                         smooth_coil_maps(4, (12, 10), seed=3)),
                  complex_valued=True, coils=4),
     OperatorCase("mri-single-3d", lambda: SingleCoilMRI(_mask_3d((4, 6, 5), seed=4), ndim=3), complex_valued=True),
+    OperatorCase("mimo-uniform-frequencies", lambda: NearFieldMIMO(
+        [[-0.1, 0.1, 0.0], [0.0, 0.0, 0.0], [0.1, -0.1, 0.0]],
+        [[-0.1, -0.1, 0.0], [-0.03, -0.03, 0.0], [0.03, 0.03, 0.01], [0.1, 0.1, 0.0]],
+        torch.linspace(4e9, 16e9, 5, dtype=torch.float64),
+        VoxelGrid(x=(-0.1, 0.1), y=(-0.05, 0.05), z=(0.3, 0.5), counts=(4, 3, 5))), complex_valued=True),
+    OperatorCase("mimo-uneven-frequencies", lambda: NearFieldMIMO(
+        [[-0.1, 0.1, 0.0], [0.1, -0.1, 0.0]], [[-0.1, -0.1, 0.0], [0.0, 0.0, 0.0], [0.1, 0.1, 0.0]],
+        [4e9, 5.5e9, 9e9, 16e9], VoxelGrid(x=(-0.1, 0.1), y=(-0.1, 0.1), z=(0.35, 0.45), counts=(3, 3, 2)),
+        memory_budget=4096), complex_valued=True),
 ]

@@ -3,6 +3,7 @@
 from recon.operators.base import Operator
 from recon.operators.ct import FanBeamCT, ParallelBeamCT
 from recon.operators.fbp import fbp
+from recon.operators.mimo import NearFieldMIMO
 from recon.operators.mri import MultiCoilMRI, SingleCoilMRI
 
-__all__ = ["Operator", "ParallelBeamCT", "FanBeamCT", "fbp", "SingleCoilMRI", "MultiCoilMRI"]
+__all__ = ["Operator", "ParallelBeamCT", "FanBeamCT", "fbp", "SingleCoilMRI", "MultiCoilMRI", "NearFieldMIMO"]
