@@ -10,9 +10,9 @@ from __future__ import annotations
 import math
 
 import torch
+from deepinv.physics import LinearPhysics
 
 from recon.euclidean import euclidean_norm
-from deepinv.physics import LinearPhysics
 
 
 class Operator(LinearPhysics):

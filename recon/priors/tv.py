@@ -21,10 +21,9 @@ Two ways in, for two kinds of solver:
 from __future__ import annotations
 
 import torch
-
-from recon.euclidean import euclidean_norm
 from deepinv.optim import Prior
 
+from recon.euclidean import euclidean_norm
 from recon.priors.finite_difference import FiniteDifference
 
 

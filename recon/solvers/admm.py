@@ -52,7 +52,6 @@ from typing import Callable
 import torch
 
 from recon.euclidean import euclidean_norm
-
 from recon.solvers.common import IterationLoop, Result, Stopping
 from recon.solvers.conjugate_gradient import conjugate_gradient, real_inner
 from recon.solvers.data_terms import LeastSquares

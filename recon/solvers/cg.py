@@ -27,7 +27,6 @@ import math
 import torch
 
 from recon.euclidean import euclidean_norm
-
 from recon.solvers.common import IterationLoop, Result, Stopping
 from recon.solvers.conjugate_gradient import ConjugateGradientState, real_inner
 

@@ -50,7 +50,6 @@ from __future__ import annotations
 import torch
 
 from recon.euclidean import euclidean_norm
-
 from recon.operators.fourier import as_complex, centred_ifft
 from recon.operators.mri_normal import NormalForm
 from recon.priors.finite_difference import FiniteDifference

@@ -73,7 +73,6 @@ import math
 import torch
 
 from recon.euclidean import euclidean_norm
-
 from recon.solvers.common import DivergenceError, IterationLoop, Result, Stopping
 from recon.solvers.conjugate_gradient import real_inner
 from recon.solvers.data_terms import LeastSquares

@@ -42,7 +42,6 @@ import math
 import torch
 
 from recon.euclidean import euclidean_norm
-
 from recon.solvers.common import IterationLoop, Result, Stopping
 from recon.solvers.data_terms import LeastSquares
 from recon.solvers.primal_dual_blocks import data_block, prior_block

@@ -31,7 +31,6 @@ import logging
 import torch
 
 from recon.euclidean import euclidean_norm
-
 from recon.solvers.common import IterationLoop, Result, Stopping, relative_change
 from recon.solvers.primal_dual_blocks import operator_norm
 
