@@ -24,6 +24,7 @@ READER_MODULES = (
     "recon.datasets.fastmri",
     "recon.datasets.ismrmrd",
     "recon.datasets.bart_cfl",
+    "recon.datasets.radar_format",
 )
 
 

@@ -17,18 +17,20 @@ from pathlib import Path
 
 import torch
 
-MODALITIES = ("ct", "mri")
+MODALITIES = ("ct", "mri", "mimo")
 
 
 @dataclass
 class Measurement:
     """One measurement as read from a file.
 
-    :param modality: ``"ct"`` or ``"mri"`` (deblurring and radar follow).
+    :param modality: ``"ct"``, ``"mri"`` or ``"mimo"`` (near-field MIMO radar; deblurring follows).
     :param data: the measured data, ``(batch, channel, *shape)``; CT: line integrals ``(slices, 1, views, detectors)``;
-        MRI: complex64 k-space ``(slices, coils, rows, cols)``, centred.
+        MRI: complex64 k-space ``(slices, coils, rows, cols)``, centred; radar: complex64 responses
+        ``(scans, 1, N_f, N_t, N_r)``.
     :param geometry: the scan geometry (CT: a parallel- or fan-beam geometry; MRI: a
-        :class:`recon.operators.mri_acquisition.CartesianAcquisition`).
+        :class:`recon.operators.mri_acquisition.CartesianAcquisition`; radar: a
+        :class:`recon.operators.mimo_acquisition.MIMOAcquisition`).
     :param format: the name of the reader that produced it (``"recon"``, ``"data-exchange"``, ...).
     :param source: the file it came from.
     :param ground_truth: the true image, ``(slices, 1, rows, cols)``, when known (simulations, LoDoPaB).

@@ -56,11 +56,25 @@ def _other_arrays(path: Path, module=None) -> list[str]:
 
 
 def _geometry_lines(geometry) -> list[str]:
+    from recon.operators.mimo_acquisition import MIMOAcquisition
     from recon.operators.mri_acquisition import CartesianAcquisition
 
     if isinstance(geometry, CartesianAcquisition):
         return _cartesian_lines(geometry)
+    if isinstance(geometry, MIMOAcquisition):
+        return _radar_lines(geometry)
     return _tomography_lines(geometry)
+
+
+def _radar_lines(acquisition) -> list[str]:
+    f = acquisition.frequencies
+    grid = acquisition.grid
+    n_f, n_t, n_r = acquisition.measurement_shape
+    aperture = float((acquisition.transmitters.amax(0) - acquisition.transmitters.amin(0)).max())
+    return [f"  MIMO array: {n_t} transmitters, {n_r} receivers (transmitter span {aperture:.3g} m)",
+            f"  {n_f} frequencies from {float(f.min()) / 1e9:.4g} to {float(f.max()) / 1e9:.4g} GHz",
+            f"  grid: {grid.counts[0]} x {grid.counts[1]} x {grid.counts[2]} voxels over x {list(grid.x)}, "
+            f"y {list(grid.y)}, z {list(grid.z)} m"]
 
 
 def _cartesian_lines(acquisition) -> list[str]:
@@ -108,6 +122,9 @@ def describe_file(path) -> list[str]:
         return lines
     if measurement.modality == "mri":
         lines.append(f"measurement: mri, k-space (slices, coils, rows, cols) {tuple(measurement.data.shape)}")
+    elif measurement.modality == "mimo":
+        lines.append(f"measurement: mimo radar, {measurement.n_slices} scan(s) of (N_f, N_t, N_r) "
+                     f"{tuple(measurement.data.shape[2:])}")
     else:
         lines.append(f"measurement: {measurement.modality}, {measurement.n_slices} slice(s) of "
                      f"{tuple(measurement.data.shape[2:])} (views, detectors)")
