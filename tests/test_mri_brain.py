@@ -40,7 +40,7 @@ def _masks(shape):
 
 @pytest.fixture(scope="module")
 def runs(brain, tmp_path_factory):
-    """mri-zf, mri-sense and mri-tv on fastMRI files of both undersamplings; mri-tv also on BART cfl."""
+    """mri-zf, mri-sense, mri-tv and mri-wavelet on fastMRI files of both undersamplings; mri-tv also on BART cfl."""
     from recon.datasets.bart_cfl import write_cfl
     from recon.datasets.fastmri import write_fastmri
 
@@ -53,7 +53,7 @@ def runs(brain, tmp_path_factory):
         write_fastmri(fastmri, measured[None].numpy(), mask=mask[0].numpy() if mask.dim() == 2 else mask.numpy(),
                       reconstruction_rss=reference[None].numpy())
         write_cfl(folder / f"brain_{kind}", measured.permute(1, 2, 0).numpy()[:, :, None, :])   # (x, y, z, coil)
-        for experiment in ("mri-zf", "mri-sense", "mri-tv"):
+        for experiment in ("mri-zf", "mri-sense", "mri-tv", "mri-wavelet"):
             output = folder / f"{kind}_{experiment}.h5"
             assert main(["run", experiment, "--input", str(fastmri), "--output", str(output), "--quiet"]) == 0
             with h5py.File(output) as f:
@@ -87,3 +87,18 @@ MARGIN_DB = {("equispaced", "mri-sense"): 1.2, ("equispaced", "mri-tv"): 2.0,
              ("random", "mri-sense"): 1.4, ("random", "mri-tv"): 2.5}
 MARGIN_SSIM = {("equispaced", "mri-sense"): 0.008, ("equispaced", "mri-tv"): 0.03,
                ("random", "mri-sense"): 0.005, ("random", "mri-tv"): 0.03}
+
+
+@pytest.mark.parametrize("kind", ["equispaced", "random"])
+def test_wavelet_beats_zero_filled(runs, kind):
+    zf, _ = runs[kind, "mri-zf"]
+    metrics, image = runs[kind, "mri-wavelet"]
+    assert image.shape == (1, 320, 168)
+    assert metrics["psnr_db"] > zf["psnr_db"] + WAVELET_MARGIN_DB[kind], (metrics, zf)
+    assert metrics["ssim"] > zf["ssim"] + WAVELET_MARGIN_SSIM[kind], (metrics, zf)
+
+
+# mri-wavelet (40 PDHG iterations) over zero-filled, as measured: equispaced +1.80 dB / +0.024 SSIM,
+# random +2.21 / +0.025.
+WAVELET_MARGIN_DB = {"equispaced": 1.5, "random": 1.9}
+WAVELET_MARGIN_SSIM = {"equispaced": 0.018, "random": 0.019}

@@ -1,17 +1,26 @@
 r"""The MRI half of ``recon run``: coil maps, the operator, and the reconstruction the config names.
 
-Each slice is reconstructed on its own (its coil maps differ), with
+The reconstruction is one of
 
 * ``solver.kind: zero-filled`` — the root-sum-of-squares of the zero-filled coil images;
 * ``solver.kind: cg`` — CG-SENSE, CG on :math:`(A^\mathsf{H}A + \delta I)x = A^\mathsf{H}y`
   (:math:`\delta` = ``solver.damping``);
-* ``solver.kind: pdhg`` (or ``fista``, ``admm``) with ``prior.kind: tv`` or ``l1-wavelet`` —
-  compressed sensing, :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda R(x)` on the complex image.
+* ``solver.kind: pdhg`` (or ``fista``, ``admm``) with ``prior.kind: tv``, ``l1-wavelet`` or
+  ``tikhonov`` — compressed sensing, :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda R(x)` on the complex image.
 
 :math:`A = M\mathcal F S` is :class:`recon.operators.MultiCoilMRI` with ESPIRiT maps
 (``operator.coil_maps: espirit``), low-resolution maps (``lowres``) or the file's
 own (``from-input``); single-coil data use :class:`recon.operators.SingleCoilMRI`.
-The output is the magnitude :math:`|x|`, as fastMRI's references are.
+The output is the magnitude :math:`|x|`, as fastMRI's references are, shaped
+``(slices, 1, rows, cols)`` (a volume: ``(depth, 1, rows, cols)``).
+
+``operator.ndim: 2`` (the default) reconstructs each slice on its own (its coil maps
+differ); 3D k-space is first split into the 2D problems it decouples into
+(:mod:`recon.experiments.mri_volume`). ``operator.ndim: 3`` reconstructs the volume
+as one problem: the 3D FFT, 3D coil maps (:mod:`recon.operators.coil_maps_3d`:
+``lowres`` with a 3D window, ``espirit`` as 2D ESPIRiT on each read-out
+position's :math:`(k_z, k_y)` plane), and a 3D prior (TV and Tikhonov over the three
+axes, 3D wavelets). Zero-filling is the same either way: the 3D inverse FFT.
 """
 
 from __future__ import annotations
@@ -23,84 +32,180 @@ import torch
 from recon.experiments.build import Reconstruction, _stopping, build_prior, prior_strength
 
 
-def coil_maps(config: dict, kspace: torch.Tensor, measurement, index: int):
-    """Sensitivities ``(1, coils, rows, cols)`` for one slice's k-space ``(1, coils, rows, cols)``."""
+def _calibration(config: dict):
+    calibration = config["operator"]["calibration"]
+    return "auto" if calibration is None else tuple(calibration)
+
+
+def coil_maps(config: dict, kspace: torch.Tensor, file_maps=None) -> torch.Tensor:
+    """Sensitivities ``(1, coils, rows, cols)`` for one slice's k-space ``(1, coils, rows, cols)``.
+
+    ``file_maps`` are the input file's own ``(1, coils, rows, cols)``, for ``coil_maps: from-input``.
+    """
     from recon.operators.coil_sensitivities import lowres_coil_maps
     from recon.operators.espirit import espirit_maps
 
     section = config["operator"]
-    calibration = "auto" if section["calibration"] is None else tuple(section["calibration"])
     if section["coil_maps"] == "from-input":
-        maps = measurement.geometry.coil_maps
-        if maps is None:
-            raise ValueError("operator.coil_maps: from-input needs coil maps in the input file; "
-                             "use espirit or lowres")
-        return maps[index:index + 1].to(kspace.device, torch.complex64)
+        return _file_maps(file_maps).to(kspace.device, torch.complex64)
     if section["coil_maps"] == "espirit":
-        maps = espirit_maps(kspace, calibration=calibration, crop=section["espirit_crop"])
+        maps = espirit_maps(kspace, calibration=_calibration(config), crop=section["espirit_crop"])
     else:
-        maps = lowres_coil_maps(kspace, calibration=calibration)
+        maps = lowres_coil_maps(kspace, calibration=_calibration(config))
     return maps.reshape(kspace.shape).to(torch.complex64)
 
 
-def mri_operator(config: dict, kspace: torch.Tensor, mask: torch.Tensor, measurement, index: int):
+def coil_maps_3d(config: dict, kspace: torch.Tensor, file_maps=None) -> torch.Tensor:
+    """Sensitivities ``(coils, depth, rows, cols)`` for 3D k-space ``(1, coils, depth, rows, cols)``."""
+    from recon.operators.coil_maps_3d import espirit_maps_3d, lowres_coil_maps_3d
+
+    section = config["operator"]
+    if section["coil_maps"] == "from-input":
+        return _file_maps(file_maps).transpose(0, 1).to(kspace.device, torch.complex64)
+    if section["coil_maps"] == "espirit":
+        maps = espirit_maps_3d(kspace[0], calibration=_calibration(config), crop=section["espirit_crop"])
+    else:
+        maps = lowres_coil_maps_3d(kspace[0], calibration=_calibration(config))
+    return maps.to(torch.complex64)
+
+
+def _file_maps(maps):
+    if maps is None:
+        raise ValueError("operator.coil_maps: from-input needs coil maps in the input file; use espirit or lowres")
+    return maps
+
+
+def mri_operator(config: dict, kspace: torch.Tensor, mask: torch.Tensor, file_maps=None, *, ndim: int = 2):
+    """:class:`~recon.operators.SingleCoilMRI` or :class:`~recon.operators.MultiCoilMRI` for ``kspace``.
+
+    ``kspace`` is ``(1, coils, rows, cols)`` (``ndim=3``: ``(1, coils, depth, rows, cols)``), ``mask`` its
+    ``(rows, cols)`` (``(depth, rows, cols)``).
+    """
     from recon.operators import MultiCoilMRI, SingleCoilMRI
 
     if kspace.shape[1] == 1:
-        return SingleCoilMRI(mask)
-    return MultiCoilMRI(mask, coil_maps(config, kspace, measurement, index))
+        return SingleCoilMRI(mask, ndim=ndim)
+    if ndim == 3:
+        return MultiCoilMRI(mask, coil_maps_3d(config, kspace, file_maps), ndim=3)
+    return MultiCoilMRI(mask, coil_maps(config, kspace, file_maps))
 
 
-def _slice_mask(measurement, index: int, device) -> torch.Tensor:
-    mask = measurement.geometry.mask
-    mask = mask[index] if mask.dim() == 3 else mask
-    return mask.to(device=device, dtype=torch.float32)
+def mri_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=None, *, ndim: int = 2):
+    """The prior the config names at strength λ; ``ndim=3`` for a volume."""
+    from recon.priors import TV, L1Wavelet, Tikhonov
+
+    section = config["prior"]
+    kind = section["kind"]
+    if kind == "weighted-tv":
+        raise ValueError("prior.kind: weighted-tv is not available for MRI yet; use tv or l1-wavelet")
+    if ndim == 2 or kind == "none":
+        return build_prior(config, operator, y, strength, echo)
+    if kind == "tv":
+        return TV(strength, isotropic=section["isotropic"], ndim=3)
+    if kind == "l1-wavelet":
+        return L1Wavelet(strength, section["wavelet"], levels=section["levels"], ndim=3)
+    return Tikhonov(strength, "gradient", ndim=3)
 
 
 def reconstruct_mri(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None) -> Reconstruction:
-    """All slices of ``measurement``, one after the other; returns magnitudes ``(slices, 1, rows, cols)``."""
+    """Reconstruct ``measurement`` as ``operator.ndim`` says; magnitudes ``(slices, 1, rows, cols)``."""
+    from recon.experiments import mri_volume
+
+    axis = mri_volume.check_request(config, measurement)
+    started = time.perf_counter()
+    if config["solver"]["kind"] == "zero-filled":
+        image = _zero_filled(measurement, axis == mri_volume.KSPACE or config["operator"]["ndim"] == 3, device)
+        return Reconstruction(image, None, "closed form", 1, time.perf_counter() - started, None)
+    if config["operator"]["ndim"] == 3:
+        result, strength, image = _volume_3d(config, measurement, device, callback, echo)
+        return Reconstruction(image, result.history, result.stop_reason, result.iterations,
+                              time.perf_counter() - started, strength)
+    if axis == mri_volume.KSPACE:
+        kspace, mask = mri_volume.volume(measurement)
+        parts = mri_volume.split(kspace, mask, measurement.source)
+        file_maps = _split_maps(measurement.geometry.coil_maps, parts.axis)
+        images, result, strength = _slices(config, parts.kspace, parts.mask, file_maps, device, callback, echo,
+                                           shared_strength=True)
+        image = parts.join(images)
+    else:
+        images, result, strength = _slices(config, measurement.data, measurement.geometry.mask,
+                                           measurement.geometry.coil_maps, device, callback, echo)
+        image = images
+    return Reconstruction(image, result.history, result.stop_reason, result.iterations,
+                          time.perf_counter() - started, strength)
+
+
+def _zero_filled(measurement, volume: bool, device) -> torch.Tensor:
     from recon.operators.mri_zero_filled import zero_filled
 
-    kind = config["solver"]["kind"]
-    started = time.perf_counter()
-    images, history, stop_reason, iterations, strength = [], None, "closed form", 1, None
-    for index in range(measurement.n_slices):
-        y = measurement.data[index:index + 1].to(device=device, dtype=torch.complex64)
-        if kind == "zero-filled":
-            images.append(zero_filled(y).abs().reshape(1, 1, *y.shape[-2:]).float())
-            continue
-        operator = mri_operator(config, y, _slice_mask(measurement, index, device), measurement, index)
-        result, strength = _solve(config, kind, y, operator, callback, echo)
+    y = measurement.data.to(device=device, dtype=torch.complex64)
+    if volume:
+        return zero_filled(y.transpose(0, 1).unsqueeze(0), ndim=3)[0].transpose(0, 1).abs().float()
+    return torch.cat([zero_filled(y[index:index + 1]).abs().float() for index in range(y.shape[0])])
+
+
+def _split_maps(maps, axis: str):
+    """The file's image-space maps ``(depth, coils, rows, cols)`` in the layout of :class:`mri_volume.Split`."""
+    return None if maps is None or axis == "depth" else maps.permute(2, 1, 0, 3)
+
+
+def _slices(config: dict, kspace, mask, file_maps, device, callback, echo, *, shared_strength: bool = False):
+    """One 2D problem per slice of ``kspace`` ``(slices, coils, rows, cols)``; λ per slice or shared by all."""
+
+    def problem(index: int):
+        y = kspace[index:index + 1].to(device=device, dtype=torch.complex64)
+        one_mask = (mask[index] if mask.dim() == 3 else mask).to(device=device, dtype=torch.float32)
+        return y, mri_operator(config, y, one_mask, None if file_maps is None else file_maps[index:index + 1])
+
+    section = config["prior"]
+    built, shared = None, None
+    if shared_strength and section["kind"] != "none" and section["strength_scale"] == "relative":
+        built = [problem(index) for index in range(kspace.shape[0])]   # λ needs every slice's A^H y first
+        shared = float(section["strength"]) * max(float(op.A_adjoint(y).abs().max()) for y, op in built)
+    images, result, strength = [], None, shared
+    for index in range(kspace.shape[0]):
+        y, operator = built[index] if built is not None else problem(index)
+        if section["kind"] != "none":
+            strength = shared if shared is not None else prior_strength(config, operator, y)
+        prior = mri_prior(config, operator, y, strength, echo) if strength is not None else None
+        result = _solve(config, y, operator, prior, callback)
         images.append(result.x.abs().float())
-        history, stop_reason, iterations = result.history, result.stop_reason, result.iterations
-    return Reconstruction(torch.cat(images), history, stop_reason, iterations, time.perf_counter() - started,
-                          strength)
+    return torch.cat(images), result, strength
 
 
-def _solve(config: dict, kind: str, y, operator, callback, echo):
-    stopping = _stopping(config)
+def _volume_3d(config: dict, measurement, device, callback, echo):
+    """The volume as one problem: ``(1, coils, depth, rows, cols)`` k-space, 3D operator and prior."""
+    from recon.experiments import mri_volume
+
+    kspace, mask = mri_volume.volume(measurement)
+    y = kspace.to(device=device, dtype=torch.complex64)
+    operator = mri_operator(config, y, mask.to(device), measurement.geometry.coil_maps, ndim=3)
     strength = prior_strength(config, operator, y) if config["prior"]["kind"] != "none" else None
-    if config["prior"]["kind"] == "weighted-tv":
-        raise ValueError("prior.kind: weighted-tv is not available for MRI yet; use tv or l1-wavelet")
-    prior = build_prior(config, operator, y, strength, echo) if strength is not None else None
+    prior = mri_prior(config, operator, y, strength, echo, ndim=3) if strength is not None else None
+    result = _solve(config, y, operator, prior, callback)
+    return result, strength, result.x.abs().float()[0].transpose(0, 1)
+
+
+def _solve(config: dict, y, operator, prior, callback):
+    kind = config["solver"]["kind"]
+    stopping = _stopping(config)
     if kind == "cg":
         from recon.solvers.cg import cg_normal
 
         if prior is not None:
             raise ValueError("solver.kind: cg (CG-SENSE) takes no prior; set prior.kind=none or use pdhg")
-        return cg_normal(y, operator, damping=config["solver"]["damping"], stopping=stopping,
-                         callback=callback), None
+        return cg_normal(y, operator, damping=config["solver"]["damping"], stopping=stopping, callback=callback)
     if kind == "pdhg":
         from recon.solvers.pdhg import pdhg
 
         return pdhg(y, operator, prior, stopping=stopping, preconditioning=config["solver"]["preconditioning"],
-                    callback=callback), strength
+                    callback=callback)
     if kind == "fista":
         from recon.solvers.fista import fista
 
-        return fista(y, operator, prior, stopping=stopping, callback=callback), strength
+        return fista(y, operator, prior, stopping=stopping, callback=callback)
     if kind == "admm":
         from recon.solvers.admm import admm
 
-        return admm(y, operator, prior, stopping=stopping, callback=callback), strength
+        return admm(y, operator, prior, stopping=stopping, callback=callback)
     raise ValueError(f"solver.kind: {kind} does not apply to MRI; use zero-filled, cg, pdhg, fista or admm")

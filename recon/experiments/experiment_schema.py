@@ -53,6 +53,11 @@ OPERATOR = Section({
                          doc="[rows, columns] of the reconstructed image; null: chosen from the geometry."),
     "pixel_size": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
                         doc="Image pixel size in the geometry's length unit; null: chosen from the geometry."),
+    "ndim": Field(int, 2, minimum=2, maximum=3,
+                  doc="MRI: 2 reconstructs slice by slice, 3D k-space (BART's PHS2 axis) split exactly into 2D "
+                      "problems first: along depth if the mask is the same on every kz plane, else along the "
+                      "read-out; 3 reconstructs the volume as one problem (3D FFT, 3D coil maps and prior), "
+                      "reading the slice axis as kz (a fastMRI file's too)."),
     "coil_maps": Field(str, "espirit", choices=("espirit", "lowres", "from-input"),
                        doc="MRI: coil sensitivities by ESPIRiT, by the low-resolution estimate, or as the file "
                            "stores them."),
@@ -60,8 +65,9 @@ OPERATOR = Section({
                           doc="MRI, ESPIRiT: maps are set to 0 where their eigenvalue is below this (outside "
                               "the object); 0 keeps every pixel, like the background of an RSS reference."),
     "calibration": Field("int-pair", None, minimum=1, nullable=True,
-                         doc="MRI: [rows, cols] of the central k-space block the coil maps are calibrated on; "
-                             "null: the fully sampled centre found in the data."),
+                         doc="MRI: [rows, cols] of the central k-space block the coil maps are calibrated on "
+                             "([depth, cols] for operator.ndim 3 or a volume split along its read-out, "
+                             "sampled on every read-out row); null: the fully sampled centre found in the data."),
 }, doc="The forward model A.")
 
 PRIOR = Section({
