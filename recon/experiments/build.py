@@ -175,6 +175,6 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
             raise ValueError("solver.constraint: admm takes no constraint here; use pdhg or fista")
         result = admm(y, operator, prior, stopping=stopping, callback=callback)
     else:
-        raise ValueError(f"solver.kind: unknown solver {kind!r}")
+        raise ValueError(f"solver.kind: {kind} does not apply to CT; use fbp, sirt, cgls, pdhg, fista or admm")
     return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
                           time.perf_counter() - started, strength)

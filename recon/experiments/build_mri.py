@@ -5,8 +5,10 @@ The reconstruction is one of
 * ``solver.kind: zero-filled`` — the root-sum-of-squares of the zero-filled coil images;
 * ``solver.kind: cg`` — CG-SENSE, CG on :math:`(A^\mathsf{H}A + \delta I)x = A^\mathsf{H}y`
   (:math:`\delta` = ``solver.damping``);
-* ``solver.kind: pdhg`` (or ``fista``, ``admm``) with ``prior.kind: tv``, ``l1-wavelet`` or
-  ``tikhonov`` — compressed sensing, :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda R(x)` on the complex image.
+* ``solver.kind: coil-split-admm`` (or ``pdhg``, ``fista``, ``admm``) with ``prior.kind: tv``,
+  ``l1-wavelet`` (or ``tikhonov``, not for coil-split ADMM) — compressed sensing,
+  :math:`\min_x \tfrac12\|Ax - y\|^2 + \lambda R(x)` on the complex image;
+  :func:`recon.solvers.coil_split_admm.coil_split_admm` needs no inner solves and is the fastest.
 
 :math:`A = M\mathcal F S` is :class:`recon.operators.MultiCoilMRI` with ESPIRiT maps
 (``operator.coil_maps: espirit``), low-resolution maps (``lowres``) or the file's
@@ -208,4 +210,11 @@ def _solve(config: dict, y, operator, prior, callback):
         from recon.solvers.admm import admm
 
         return admm(y, operator, prior, stopping=stopping, callback=callback)
-    raise ValueError(f"solver.kind: {kind} does not apply to MRI; use zero-filled, cg, pdhg, fista or admm")
+    if kind == "coil-split-admm":
+        from recon.solvers.coil_split_admm import coil_split_admm
+
+        if prior is None or not hasattr(prior, "split"):
+            raise ValueError("solver.kind: coil-split-admm needs prior.kind tv or l1-wavelet; use cg without a prior")
+        return coil_split_admm(y, operator, prior, stopping=stopping, callback=callback)
+    raise ValueError(f"solver.kind: {kind} does not apply to MRI; use zero-filled, cg, coil-split-admm, pdhg, "
+                     "fista or admm")
