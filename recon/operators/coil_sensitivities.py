@@ -92,7 +92,7 @@ def auto_calibration_region(kspace) -> tuple[int, int]:
     (16, 10)
     """
     kspace, _ = as_slices(kspace, "auto_calibration_region")
-    sampled = (kspace != 0).flatten(0, 1).all(dim=0)
+    sampled = (kspace != 0).flatten(0, 1).all(dim=0).cpu()    # a small boolean map; the loop below runs on the CPU
     rows, cols = sampled.shape
     c0 = cols // 2
     if not bool(sampled[rows // 2, c0]):
