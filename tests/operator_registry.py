@@ -105,3 +105,75 @@ REGISTRY = [
         [4e9, 5.5e9, 9e9, 16e9], VoxelGrid(x=(-0.1, 0.1), y=(-0.1, 0.1), z=(0.35, 0.45), counts=(3, 3, 2)),
         memory_budget=4096), complex_valued=True),
 ]
+
+
+# -- deblurring: Blur in every boundary mode (asymmetric kernels, so a missing flip shows) and Downsample -----
+
+_BLUR_SHAPE = (12, 10)
+
+
+def _asymmetric_psf(*shape: int, seed: int) -> torch.Tensor:
+    """A positive kernel of sum 1 with no symmetry (seeded)."""
+    psf = torch.rand(shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64) + 0.1
+    return psf / psf.sum(dim=(-2, -1), keepdim=True)
+
+
+def _blur(boundary: str, psf: torch.Tensor):
+    from recon.operators import Blur
+
+    return Blur(psf, _BLUR_SHAPE, boundary)
+
+
+def _per_channel_blur(boundary: str):
+    """A Blur with one PSF per channel (2), its channels seen as a leading spatial axis.
+
+    The registry's checks feed one-channel images; this view feeds the two
+    channels the per-channel PSF needs, as (batch, 1, 2, H, W).
+    """
+    from recon.operators import Blur
+    from recon.operators.base import Operator
+
+    class ChannelsAsAxis(Operator):
+        def __init__(self, op):
+            super().__init__((op.channels, *op.domain_shape), (op.channels, *op.range_shape))
+            self.op = op
+
+        def _through(self, fn, t):
+            batch, channels = t.shape[:2]
+            out = fn(t.reshape(batch * channels, *t.shape[2:]))
+            return out.reshape(batch, channels, *out.shape[1:])
+
+        def A(self, x, **kwargs):
+            self.check_domain(x)
+            return self._through(self.op.A, x)
+
+        def A_adjoint(self, y, **kwargs):
+            self.check_range(y)
+            return self._through(self.op.A_adjoint, y)
+
+        def norm(self, **kwargs):
+            return self.op.norm(**kwargs)
+
+    return ChannelsAsAxis(Blur(_asymmetric_psf(2, 5, 3, seed=12), _BLUR_SHAPE, boundary))
+
+
+def _downsample(factor: int, boundary: str, offset: int = 0, psf=None):
+    from recon.operators import Downsample
+
+    return Downsample(factor, _BLUR_SHAPE, psf=psf, boundary=boundary, offset=offset)
+
+
+REGISTRY += [
+    OperatorCase("blur-circular", lambda: _blur("circular", _asymmetric_psf(5, 3, seed=10))),
+    OperatorCase("blur-zero", lambda: _blur("zero", _asymmetric_psf(5, 3, seed=10))),
+    OperatorCase("blur-reflect", lambda: _blur("reflect", _asymmetric_psf(5, 3, seed=10))),
+    OperatorCase("blur-reflect-even-kernel", lambda: _blur("reflect", _asymmetric_psf(4, 6, seed=11))),
+    OperatorCase("blur-zero-kernel-larger-than-image", lambda: _blur("zero", _asymmetric_psf(15, 13, seed=13))),
+    OperatorCase("blur-circular-per-channel", lambda: _per_channel_blur("circular")),
+    OperatorCase("blur-zero-per-channel", lambda: _per_channel_blur("zero")),
+    OperatorCase("blur-reflect-per-channel", lambda: _per_channel_blur("reflect")),
+    OperatorCase("downsample-2-reflect", lambda: _downsample(2, "reflect", psf=_asymmetric_psf(5, 3, seed=14))),
+    OperatorCase("downsample-3-zero-offset-1", lambda: _downsample(3, "zero", 1, _asymmetric_psf(5, 3, seed=15))),
+    OperatorCase("downsample-3-circular", lambda: _downsample(3, "circular", psf=_asymmetric_psf(3, 3, seed=16))),
+    OperatorCase("downsample-2-no-psf", lambda: _downsample(2, "circular", 1)),
+]
