@@ -13,7 +13,8 @@ from recon.experiments.config import (
 from recon.experiments.experiment_schema import EXPERIMENT_SCHEMA
 from recon.experiments.schema import ConfigError, Field, Section, iter_fields, validate
 
-SOLVER_KEYS = "kind, filter, max_iter, tol, residual_tol, time_limit, preconditioning, constraint, damping"
+SOLVER_KEYS = ("kind, filter, max_iter, tol, residual_tol, time_limit, preconditioning, constraint, damping, "
+               "penalty, kappa, cg_max_iter, epsilon, noise_sigma")
 TOP_KEYS = "name, description, modality, input, operator, prior, solver, output"
 
 
@@ -40,7 +41,7 @@ def test_the_four_ct_configs_are_shipped_in_the_package_folder():
 def test_every_shipped_config_validates_and_says_what_it_is(name):
     config = load_experiment(name)
     assert config["name"] == name
-    assert config["modality"] == name.split("-")[0]      # ct-* and mri-*
+    assert config["modality"] == name.split("-")[0]      # ct-*, mri-* and mimo-*
     assert config["description"] and "\n" not in config["description"]
     assert shipped_configs()[name].read_text(encoding="utf-8").startswith("#")  # the comment header
 
@@ -87,7 +88,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 8 + 10 + 9 + 3
+    assert len(dotted_keys) == 3 + 9 + 8 + 13 + 14 + 3
 
 
 def test_every_field_is_documented():

@@ -3,11 +3,13 @@ r"""recon's output HDF5: the reconstruction with everything needed to judge it a
 ::
 
     /                 attrs  recon_format = "reconstruction", format_version = 1, experiment
-    /reconstruction   float32 (slices, rows, cols)
-    /ground_truth     float32 (slices, rows, cols), when the input had one, on the reconstruction's grid
+    /reconstruction   float32 (slices, rows, cols); radar: |x|, (scans, nx, ny, nz)
+    /phase            float32 radar only: the angle of x in radians, shaped like /reconstruction
+    /ground_truth     float32 (slices, rows, cols), when the input had one, on the reconstruction's grid (radar: |x|)
     /reference        float32 (slices, rows, cols), attrs name (e.g. the organisers' FBP), when present, ditto
     /metrics          attrs  psnr_db, ssim, nrmse (means over slices, against the ground truth),
-                             reference_correlation (Pearson, against the reference); per-slice datasets
+                             reference_correlation (Pearson, against the reference); radar: psnr3d_db
+                             (recon.metrics.psnr3d, per scan); per-slice datasets
     /config           attrs  yaml: the resolved experiment config, with the input path
     /provenance       attrs  recon_version, torch_version, input_path, input_sha256, input_format,
                              started (ISO 8601, UTC), seconds, device, stop_reason, iterations
@@ -51,7 +53,7 @@ def _images(tensor) -> np.ndarray:
 
 
 def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, metrics: dict,
-                 per_slice: dict | None = None, history=None, ground_truth=None, reference=None,
+                 per_slice: dict | None = None, phase=None, history=None, ground_truth=None, reference=None,
                  reference_name: str = "", experiment: str = "") -> Path:
     """Write an output file (to ``path`` directly: callers wrap it in :func:`recon.datasets.atomic.atomic_output`).
 
@@ -67,6 +69,8 @@ def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, me
     with h5py.File(path, "w") as f:
         f.attrs.update({"recon_format": LAYOUT, "format_version": VERSION, "experiment": experiment})
         f.create_dataset("reconstruction", data=_images(reconstruction), compression="gzip", compression_opts=4)
+        if phase is not None:
+            f.create_dataset("phase", data=_images(phase), compression="gzip", compression_opts=4)
         if ground_truth is not None:
             f.create_dataset("ground_truth", data=_images(ground_truth), compression="gzip", compression_opts=4)
         if reference is not None:

@@ -15,8 +15,10 @@ from __future__ import annotations
 from recon.experiments.schema import Field, Section
 
 INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
-PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov")
-SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg", "coil-split-admm")
+PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1")
+SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg", "coil-split-admm",
+                "back-projection", "kirchhoff", "csalsa")
+MODALITIES = ("ct", "mri", "mimo")
 FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
 WAVELETS = ("haar", "db1", "db2", "db3", "db4")
 
@@ -72,13 +74,14 @@ OPERATOR = Section({
 
 PRIOR = Section({
     "kind": Field(str, "none", choices=PRIOR_KINDS,
-                  doc="The regulariser: none, total variation, weighted TV, l1 of wavelet coefficients "
-                      "or Tikhonov (squared l2 of the gradient)."),
+                  doc="The regulariser: none, total variation, weighted TV, l1 of wavelet coefficients, "
+                      "Tikhonov (squared l2 of the gradient) or l1 of the pixels (radar)."),
     "strength": Field(float, 0.0, minimum=0,
                       doc="Regularisation weight λ, read as strength_scale says."),
     "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
                             doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
-                                "'absolute': λ = strength."),
+                                "'absolute': λ = strength. Radar (C-SALSA) ignores it: its prior acts on the "
+                                "image normalised to peak ≈ 1, so λ = strength is relative already."),
     "isotropic": Field(bool, True,
                        doc="TV of the gradient's 2-norm per pixel (true) or of its 1-norm (anisotropic)."),
     "pilot": Field(str, "tv", choices=("fbp", "tv"),
@@ -96,6 +99,13 @@ PRIOR = Section({
                      doc="l1-wavelet: the wavelet family."),
     "levels": Field(int, 3, minimum=1,
                     doc="l1-wavelet: number of decomposition levels."),
+    "acts_on": Field(str, "magnitude", choices=("magnitude", "complex"),
+                doc="Radar: apply the prior to |x| (phase kept, Oral & Öktem 2024) or to the complex x itself."),
+    "l1_strength": Field(float, 0.0, minimum=0,
+                         doc="Radar, prior.kind tv: add this multiple of ‖x‖₁ to the TV, i.e. "
+                             "R = λ (TV + l1_strength · ‖·‖₁); 0: plain TV."),
+    "prox_max_iter": Field(int, 200, minimum=1,
+                           doc="Radar, prior.kind tv: inner iterations of the TV prox in each C-SALSA step."),
 }, doc="The regulariser and its weight.")
 
 SOLVER = Section({
@@ -103,7 +113,8 @@ SOLVER = Section({
                   doc="The algorithm: filtered back-projection, SIRT, PDHG, FISTA, ADMM or CGLS (CT); "
                       "zero-filled (root-sum-of-squares), cg (CG-SENSE) or coil-split-admm (ADMM with a "
                       "split per coil, every step in closed form: the fastest for TV and wavelets) for MRI, "
-                      "which also takes PDHG, FISTA and ADMM."),
+                      "which also takes PDHG, FISTA and ADMM; back-projection, kirchhoff (migration) or csalsa "
+                      "(C-SALSA, min R(x) s.t. ‖Ax - y‖ ≤ ε) for radar."),
     "filter": Field(str, "ramp", choices=FBP_FILTERS,
                     doc="FBP's filter (also for the fbp pilot of weighted TV)."),
     "max_iter": Field(int, 200, minimum=0,
@@ -121,6 +132,18 @@ SOLVER = Section({
                         doc="A constraint on the image: none or x >= 0."),
     "damping": Field(float, 0.0, minimum=0,
                      doc="CG-SENSE: δ in (AᴴA + δI)x = Aᴴy (Tikhonov damping); 0: none."),
+    "penalty": Field(float, 1.0, minimum=0, exclusive_minimum=True,
+                     doc="C-SALSA: the ADMM penalty μ; the prox step is prox of R/μ (threshold λ/μ)."),
+    "kappa": Field(float, 1.0, minimum=0, exclusive_minimum=True,
+                   doc="C-SALSA: κ in the x-update (κI + AᴴA)x = ...; comparable to ‖A‖² balances the splits."),
+    "cg_max_iter": Field(int, 5, minimum=1,
+                         doc="C-SALSA: CG steps of each x-update."),
+    "epsilon": Field(float, None, minimum=0, nullable=True,
+                     doc="C-SALSA: the radius ε of ‖Ax - y‖ ≤ ε; null: σ√M from solver.noise_sigma or the "
+                         "file's metadata@noise_sigma."),
+    "noise_sigma": Field(float, None, minimum=0, nullable=True,
+                         doc="C-SALSA: the noise level σ (E|n|² = σ²) for ε = σ√M; null: the file's "
+                             "metadata@noise_sigma."),
 }, doc="The algorithm and its stopping rules.")
 
 OUTPUT = Section({
@@ -135,7 +158,7 @@ OUTPUT = Section({
 EXPERIMENT_SCHEMA = Section({
     "name": Field(str, "", doc="A short name for the experiment."),
     "description": Field(str, "", doc="One line saying what the experiment does."),
-    "modality": Field(str, "ct", choices=("ct", "mri"), doc="The imaging modality."),
+    "modality": Field(str, "ct", choices=MODALITIES, doc="The imaging modality (mimo: near-field MIMO radar)."),
     "input": INPUT,
     "operator": OPERATOR,
     "prior": PRIOR,

@@ -90,11 +90,18 @@ def on_grid(image, measurement, grid, name: str):
 def score(image, measurement) -> tuple[dict, dict]:
     """Means over slices and per-slice values: PSNR, SSIM, NRMSE against the ground truth, correlation with a reference.
 
+    Radar volumes get PSNR3D (:func:`recon.metrics.psnr3d`) against the ground truth instead.
+
     The ground truth and reference must be on the image's grid already (:func:`on_grid`).
     """
-    from recon.metrics import nrmse, pearson_correlation, psnr, ssim
+    from recon.metrics import nrmse, pearson_correlation, psnr, psnr3d, ssim
 
     per_slice: dict[str, list[float]] = {}
+    if measurement.modality == "mimo":      # radar: the paper's PSNR3D of the normalised magnitude, per scan
+        if measurement.ground_truth is not None:
+            per_slice["psnr3d_db"] = [psnr3d(image[index, 0].detach().cpu(), measurement.ground_truth[index, 0])
+                                      for index in range(image.shape[0])]
+        return {name: sum(values) / len(values) for name, values in per_slice.items()}, per_slice
     # MRI is scored as fastMRI scores it: against the RSS (or SENSE) reference, data range = its maximum.
     mri_reference = measurement.modality == "mri" and measurement.ground_truth is None
     truths = measurement.reference if mri_reference else measurement.ground_truth
@@ -128,7 +135,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     from recon.datasets.view_selection import select_views
     from recon.experiments.build import build_operator, reconstruct
     from recon.experiments.config import config_to_yaml
-    from recon.experiments.run_figure import run_figure
+    from recon.experiments.run_figure import run_figure, run_projections
     from recon.progress import ProgressBar
 
     given = input_path or config["input"]["path"]
@@ -159,6 +166,11 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
             operator = build_operator(config, measurement)
             grid = operator.geometry
             result = reconstruct(config, measurement, operator, device=device, callback=bar, echo=say)
+        elif measurement.modality == "mimo":
+            from recon.experiments.build_mimo import reconstruct_mimo
+
+            grid = None      # a radar image is on the file's own voxel grid
+            result = reconstruct_mimo(config, measurement, device=device, callback=bar, echo=say)
         else:
             from recon.experiments.build_mri import reconstruct_mri
 
@@ -185,15 +197,21 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     reference = shown_truth if shown_truth is not None else shown_reference
     reference_name = "ground truth" if measurement.ground_truth is not None else (measurement.reference_name
                                                                                   or "reference")
+    radar = measurement.modality == "mimo"      # complex volumes: magnitude and phase, projections
+    stored, phase = (image.abs(), image.angle()) if radar else (image, None)
     with atomic_output(target, overwrite=overwrite) as tmp_h5:
-        write_output(tmp_h5, reconstruction=image, config_yaml=config_to_yaml(config), provenance=provenance,
-                     metrics=metrics, per_slice=per_slice, history=result.history if config["output"]["history"]
-                     else None, ground_truth=shown_truth, reference=shown_reference,
-                     reference_name=measurement.reference_name, experiment=name)
+        write_output(tmp_h5, reconstruction=stored, phase=phase, config_yaml=config_to_yaml(config),
+                     provenance=provenance, metrics=metrics, per_slice=per_slice,
+                     history=result.history if config["output"]["history"] else None,
+                     ground_truth=shown_truth.abs() if radar and shown_truth is not None else shown_truth,
+                     reference=shown_reference, reference_name=measurement.reference_name, experiment=name)
         if figure_path is not None:
             with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
-                run_figure(tmp_png, reconstruction=image, reference=reference, reference_name=reference_name,
-                           history=result.history, title=f"{name}: {source.name}")
+                if radar:
+                    run_projections(tmp_png, reconstruction=image, reference=reference, title=f"{name}: {source.name}")
+                else:
+                    run_figure(tmp_png, reconstruction=image, reference=reference, reference_name=reference_name,
+                               history=result.history, title=f"{name}: {source.name}")
     summary = RunSummary(name, target, figure_path, metrics, seconds, result.iterations, result.stop_reason)
     say(_summary_line(summary))
     return summary

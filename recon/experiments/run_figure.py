@@ -69,3 +69,20 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     figure.savefig(path, dpi=dpi, format="png")
     plt.close(figure)
     return path
+
+
+def run_projections(path, *, reconstruction, title: str, reference=None) -> Path:
+    """Save the maximum-intensity projections of scan 0 of a radar volume ``(scans, 1, nx, ny, nz)``, and the truth's.
+
+    >>> import tempfile, pathlib, torch
+    >>> volume = torch.randn(1, 1, 6, 6, 8, dtype=torch.complex64)
+    >>> out = run_projections(pathlib.Path(tempfile.mkdtemp()) / "mip.png", reconstruction=volume, title="demo")
+    >>> out.stat().st_size > 0
+    True
+    """
+    from recon.figures import projection_grid
+
+    volumes = {"reconstruction": reconstruction[0, 0].detach().cpu().abs()}
+    if reference is not None:
+        volumes["ground truth"] = reference[0, 0].detach().cpu().abs()
+    return projection_grid(volumes, path, title=title)

@@ -8,5 +8,5 @@ from recon.operators.fbp import fbp
 from recon.operators.mimo import NearFieldMIMO
 from recon.operators.mri import MultiCoilMRI, SingleCoilMRI
 
-__all__ = ["Operator", "ParallelBeamCT", "FanBeamCT", "fbp", "SingleCoilMRI", "MultiCoilMRI", "NearFieldMIMO"]
-__all__ += ["Blur", "Downsample"]
+__all__ = ["Operator", "ParallelBeamCT", "FanBeamCT", "fbp", "SingleCoilMRI", "MultiCoilMRI", "NearFieldMIMO", "Blur",
+           "Downsample"]
