@@ -177,3 +177,18 @@ REGISTRY += [
     OperatorCase("downsample-3-circular", lambda: _downsample(3, "circular", psf=_asymmetric_psf(3, 3, seed=16))),
     OperatorCase("downsample-2-no-psf", lambda: _downsample(2, "circular", 1)),
 ]
+
+
+# -- multiband: low-resolution bands with their own PSFs + a sharp broad band (Euclid/Rubin) -------------------
+
+def _multiband(boundary: str, offset: int = 0):
+    from recon.operators.multiband import MultibandImaging
+
+    return MultibandImaging(_asymmetric_psf(2, 5, 3, seed=17), 2, (8, 6), _asymmetric_psf(3, 3, seed=18),
+                            weights=[0.3, 0.7], boundary=boundary, offset=offset)
+
+
+REGISTRY += [
+    OperatorCase("multiband-circular", lambda: _multiband("circular")),
+    OperatorCase("multiband-reflect-offset-1", lambda: _multiband("reflect", 1)),
+]
