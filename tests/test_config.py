@@ -138,7 +138,7 @@ def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
     ("prior:\n  eta: 0\n", "my.yaml: prior.eta: expected a number > 0, got 0"),
     ("prior:\n  levels: 0\n", "my.yaml: prior.levels: expected an integer >= 1, got 0"),
     ("prior:\n  kind: tvv\n",
-     "my.yaml: prior.kind: expected one of 'none', 'tv', 'weighted-tv', 'l1-wavelet' or 'tikhonov', got 'tvv'"),
+     "my.yaml: prior.kind: expected one of 'none', 'tv', 'weighted-tv', 'l1-wavelet', 'tikhonov' or 'l1', got 'tvv'"),
     ("input:\n  centre_offset: automatic\n",
      "my.yaml: input.centre_offset: expected 'auto' or a number, got 'automatic'"),
     ("input:\n  angles_deg: [0, 180, 360]\n",
@@ -150,7 +150,7 @@ def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
     ("solver:\n  tol: .nan\n", "my.yaml: solver.tol: expected a number, got nan"),
     ("name: [a]\n", "my.yaml: name: expected a string, got ['a']"),
     ("output:\n  figure: 1\n", "my.yaml: output.figure: expected true or false, got 1"),
-    ("modality: pet\n", "my.yaml: modality: expected one of 'ct' or 'mri', got 'pet'"),
+    ("modality: pet\n", "my.yaml: modality: expected one of 'ct', 'mri' or 'mimo', got 'pet'"),
 ])
 def test_a_bad_config_is_one_line_naming_the_key(text, message):
     assert error_text(text) == message
