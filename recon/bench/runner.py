@@ -23,10 +23,19 @@ def _mri_tv(options: dict, echo):
     return run(MRITVSetup(**{k: v for k, v in options.items() if k in known}), echo=echo)
 
 
+def _deblur_tv(options: dict, echo):
+    from recon.bench.deblur_tv import DeblurTVSetup, run
+
+    known = {"size", "max_iter", "budget_s", "seed"}
+    return run(DeblurTVSetup(**{k: v for k, v in options.items() if k in known}), echo=echo)
+
+
 # name -> (one-line description, runner(options, echo) -> list[BenchRecord])
 PROBLEMS = {
     "ct-tv": ("few-view CT, 256² Shepp-Logan, 60 views, 1% noise, 0.5||Ax-y||² + 0.1 TV, target 33 dB", _ct_tv),
     "mri-tv": ("8-coil MRI, 256² camera, 4x random columns, 8% centre, noise 0.01, TV, target 28 dB", _mri_tv),
+    "deblur-tv": ("deblurring, 256² camera, circular Gaussian blur sigma 2 (25x25), noise 0.01, TV, target 28.1 dB",
+                  _deblur_tv),
 }
 
 

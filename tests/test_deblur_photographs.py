@@ -1,0 +1,123 @@
+r"""Acceptance of the deblurring issue on real photographs (scikit-image's ``camera`` and ``hubble_deep_field``).
+
+**TV against Wiener and Richardson–Lucy.** 128² grey images in [0, 1], blurred
+with a reflected boundary (no wrap-around: the model of a photograph) by a
+Gaussian PSF (σ = 2, 13 × 13) and by a motion blur (9 pixels at 30°, 15 × 15),
+Gaussian noise σ = 0.01. TV is :func:`~recon.solvers.deconvolution_admm.deconvolution_admm`
+with non-negativity (exact DCT x-updates for the symmetric Gaussian, PCG for the
+motion blur), λ best of three; Wiener is the best of four strengths with each
+regulariser (identity, gradient); Richardson–Lucy is scored at its best
+iteration (an oracle stop, the fairest to it). Measured PSNR [dB]:
+
+=================== ======= ======= ======== =========
+image, PSF          TV      Wiener  RL       TV margin
+=================== ======= ======= ======== =========
+camera, Gaussian    27.16   26.15   26.49    +0.67
+camera, motion      29.07   26.81   26.85    +2.22
+hubble, motion      29.87   27.35   29.46    +0.41
+hubble, Gaussian    26.40   25.92   27.61    −1.21
+=================== ======= ======= ======== =========
+
+The last row is a limit of TV, not a slip of the solver (600 iterations and
+finer λ change nothing): the deep field is isolated point sources on a black
+background, which Richardson–Lucy's multiplicative, positivity-preserving
+update restores better than a piecewise-constant prior. It is asserted as
+measured, so a change on either side shows.
+
+**SPIRAL-TAP's claim.** 96² ``camera``, the same Gaussian blur, counts
+:math:`y \sim \mathrm{Poisson}(p\,Hx)` at peaks :math:`p` = 10 and 100: TV with the Poisson
+likelihood and non-negativity beats least-squares TV with non-negativity (on
+:math:`y/p`) and Richardson–Lucy (best iteration), each λ tuned on a grid of three.
+Measured: +0.20 and +1.53 dB at peak 10, +0.36 and +1.51 dB at peak 100 — a small
+but steady lead over least squares, a large one over Richardson–Lucy.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from recon.bench.trace import psnr_db
+from recon.operators.blur import Blur
+from recon.operators.psf import gaussian_psf, motion_psf
+from recon.priors import TV
+from recon.solvers.common import Stopping
+from recon.solvers.data_terms import PoissonLikelihood
+from recon.solvers.deconvolution_admm import deconvolution_admm
+from recon.solvers.richardson_lucy import richardson_lucy
+from recon.solvers.wiener import wiener_deconvolution
+
+pytestmark = pytest.mark.slow
+
+
+def photograph(name: str, size: int) -> torch.Tensor:
+    """A scikit-image photograph, grey, square (top-left crop), resized to ``size``², scaled to [0, 1]."""
+    from skimage import color, data
+    from skimage.transform import resize
+
+    image = getattr(data, name)()
+    image = color.rgb2gray(image) if image.ndim == 3 else image / 255.0
+    side = min(image.shape)
+    image = resize(image[:side, :side], (size, size), anti_aliasing=True)
+    image = (image - image.min()) / (image.max() - image.min())
+    return torch.tensor(image, dtype=torch.float64)[None, None]
+
+
+def best_richardson_lucy(y: torch.Tensor, blur, truth: torch.Tensor, scale: float = 1.0, iterations: int = 150):
+    scores = []
+    richardson_lucy(y.clamp_min(0), blur, stopping=Stopping(max_iter=iterations),
+                    callback=lambda k, x: scores.append(psnr_db(x / scale, truth)))
+    return max(scores)
+
+
+PSFS = {"gaussian": lambda: gaussian_psf(13, 2.0), "motion": lambda: motion_psf(15, 9, 30)}
+
+# (image, PSF, TV's λ grid, measured TV - max(Wiener, RL) in dB)
+PHOTOGRAPH_CASES = [
+    ("camera", "gaussian", (3e-4, 1e-3, 3e-3), 0.67),
+    ("camera", "motion", (3e-4, 1e-3, 3e-3), 2.22),
+    ("hubble_deep_field", "motion", (3e-4, 1e-3, 3e-3), 0.41),
+    ("hubble_deep_field", "gaussian", (1e-4, 3e-4, 1e-3), -1.21),
+]
+
+
+@pytest.mark.parametrize("name, psf, grid, measured", PHOTOGRAPH_CASES)
+def test_tv_against_wiener_and_richardson_lucy(name, psf, grid, measured):
+    truth = photograph(name, 128)
+    blur = Blur(PSFS[psf](), (128, 128), "reflect")
+    noise = torch.randn(truth.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    y = blur.A(truth) + 0.01 * noise
+    tv = max(psnr_db(deconvolution_admm(y, blur, TV(lam), nonnegative=True, stopping=Stopping(max_iter=150)).x,
+                     truth) for lam in grid)
+    wiener = max(psnr_db(wiener_deconvolution(y, blur, s, regulariser=r), truth)
+                 for s in (0.001, 0.003, 0.01, 0.03) for r in ("identity", "gradient"))
+    rl = best_richardson_lucy(y, blur, truth)
+    print(f"{name} {psf}: TV {tv:.2f} Wiener {wiener:.2f} RL {rl:.2f}")
+    assert tv > wiener + 0.4                       # measured at least +0.47 dB over the best Wiener
+    margin = tv - max(wiener, rl)
+    assert margin == pytest.approx(measured, abs=0.25)
+
+
+# peak -> (λ grid of least-squares TV on y / peak, λ grid of Poisson TV in counts, measured margins [dB])
+SPIRAL_CASES = {
+    10: ((0.08, 0.12, 0.18), (0.1, 0.15, 0.22), (0.20, 1.53)),     # 22.68 against 22.48 and 21.15
+    100: ((0.012, 0.018, 0.027), (0.015, 0.022, 0.033), (0.36, 1.51)),  # 25.03 against 24.67 and 23.52
+}
+
+
+@pytest.mark.parametrize("peak", sorted(SPIRAL_CASES))
+def test_poisson_tv_beats_least_squares_tv_and_richardson_lucy_at_low_counts(peak):
+    least_squares_grid, poisson_grid, (over_least_squares, over_rl) = SPIRAL_CASES[peak]
+    truth = photograph("camera", 96)
+    blur = Blur(gaussian_psf(13, 2.0), (96, 96), "reflect")
+    counts = torch.poisson((peak * blur.A(truth)).clamp_min(0), generator=torch.Generator().manual_seed(2))
+    poisson = max(psnr_db(deconvolution_admm(counts, blur, TV(lam), data=PoissonLikelihood(), nonnegative=True,
+                                             stopping=Stopping(max_iter=300)).x / peak, truth)
+                  for lam in poisson_grid)
+    least_squares = max(psnr_db(deconvolution_admm(counts / peak, blur, TV(lam), nonnegative=True,
+                                                   stopping=Stopping(max_iter=150)).x, truth)
+                        for lam in least_squares_grid)
+    rl = best_richardson_lucy(counts, blur, truth, scale=peak, iterations=100)
+    print(f"peak {peak}: Poisson TV {poisson:.2f} LS TV {least_squares:.2f} RL {rl:.2f}")
+    assert poisson - least_squares > 0.5 * over_least_squares
+    assert poisson - rl > over_rl - 0.3
