@@ -71,6 +71,22 @@ class Operator(LinearPhysics):
             self._norm_cache[key] = self._power_iteration(dtype, device, max_iter, tol)
         return self._norm_cache[key]
 
+    def lanczos_norm(self, precision: torch.dtype, device, tol: float, max_iter: int) -> torch.Tensor:
+        r""":math:`\|A\|_2` by Lanczos on :math:`A^{\mathsf H}A` in ``complex128``, cached under ``(device, precision)``.
+
+        For complex operators whose top singular values cluster (multi-coil MRI,
+        radar), where power iteration converges slowly; see
+        :func:`recon.operators.lanczos.largest_eigenvalue`.
+        """
+        from recon.operators.lanczos import largest_eigenvalue
+
+        key = (str(torch.device(device)), precision)
+        if key not in self._norm_cache:
+            eigenvalue = largest_eigenvalue(self.A_adjoint_A, (1, 1, *self.domain_shape), dtype=torch.complex128,
+                                            device=device, tol=tol, max_iter=max_iter)
+            self._norm_cache[key] = torch.tensor(math.sqrt(max(eigenvalue, 0.0)), dtype=torch.float64)
+        return self._norm_cache[key]
+
     def _power_iteration(self, dtype, device, max_iter, tol) -> torch.Tensor:
         generator = torch.Generator(device="cpu").manual_seed(0)
         x = torch.randn((1, 1, *self.domain_shape), generator=generator, dtype=dtype).to(device)

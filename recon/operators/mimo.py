@@ -61,7 +61,6 @@ from typing import NamedTuple
 import torch
 
 from recon.operators.base import Operator
-from recon.operators.lanczos import largest_eigenvalue
 from recon.operators.mimo_geometry import (
     VoxelGrid,
     checked_frequencies,
@@ -301,12 +300,7 @@ class NearFieldMIMO(Operator):
              max_iter: int = 100) -> torch.Tensor:
         r""":math:`\|A\|_2 = \lambda_{\max}(A^{\mathsf H}A)^{1/2}` by Lanczos iteration in ``complex128``, cached per device and precision."""
         precision = self._promote(torch.empty(0, dtype=dtype or self.dtype)).dtype
-        key = (str(torch.device(device)), precision)
-        if key not in self._norm_cache:
-            eigenvalue = largest_eigenvalue(self.A_adjoint_A, (1, 1, *self.domain_shape), dtype=torch.complex128,
-                                            device=device, tol=tol, max_iter=max_iter)
-            self._norm_cache[key] = torch.tensor(math.sqrt(max(eigenvalue, 0.0)), dtype=torch.float64)
-        return self._norm_cache[key]
+        return self.lanczos_norm(precision, device, tol, max_iter)
 
     def __repr__(self):
         return (f"NearFieldMIMO(transmitters={self.n_transmitters}, receivers={self.n_receivers}, "

@@ -35,13 +35,11 @@ Conventions (those of :mod:`recon.operators.mri_acquisition`):
 
 from __future__ import annotations
 
-import math
 
 import torch
 
 from recon.operators.base import Operator
 from recon.operators.fourier import as_complex, centred_fft, centred_ifft
-from recon.operators.lanczos import largest_eigenvalue
 from recon.operators.mri_normal import NormalForm
 
 
@@ -227,12 +225,7 @@ class MultiCoilMRI(Operator):
         (``tol=1e-6``: 1e-6); on 320 x 168 with 8 coils they take 2.4 s, one thread.
         """
         precision = as_complex(torch.empty(0, dtype=dtype)).dtype
-        key = (str(torch.device(device)), precision)
-        if key not in self._norm_cache:
-            eigenvalue = largest_eigenvalue(self.A_adjoint_A, (1, 1, *self.domain_shape), dtype=torch.complex128,
-                                            device=device, tol=tol, max_iter=max_iter)
-            self._norm_cache[key] = torch.tensor(math.sqrt(max(eigenvalue, 0.0)), dtype=torch.float64)
-        return self._norm_cache[key]
+        return self.lanczos_norm(precision, device, tol, max_iter)
 
     def __repr__(self):
         return (f"MultiCoilMRI(shape={self.domain_shape}, coils={self.n_coils}, "

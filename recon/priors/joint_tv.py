@@ -29,8 +29,8 @@ import math
 import torch
 from deepinv.optim import Prior
 
-from recon.euclidean import euclidean_norm
 from recon.priors.finite_difference import FiniteDifference
+from recon.priors.tv import dual_gradient_projection
 
 
 class BandGradient:
@@ -114,22 +114,8 @@ class JointTV(Prior):
         r"""Solve :math:`\min_p \tfrac12\|p - x\|^2 + \gamma\lambda\,\mathrm{JTV}(p)` (FGP on the dual)."""
         if self.strength == 0 or gamma == 0:
             return x.clone()
-        ball, grad = JointGradientNorm(self.strength * gamma, self.coupled), self.gradient
-        step = 1.0 / grad.norm() ** 2
-        dual = torch.zeros_like(grad.A(x))
-        extrapolated, t, estimate = dual, 1.0, x
-        for k in range(self.prox_max_iter):
-            new_dual = ball.prox_conjugate(extrapolated + step * grad.A(x - grad.A_adjoint(extrapolated)))
-            t_next = 0.5 * (1 + (1 + 4 * t * t) ** 0.5)
-            extrapolated = new_dual + ((t - 1) / t_next) * (new_dual - dual)
-            dual, t = new_dual, t_next
-            if k % 5 == 4:
-                new_estimate = x - grad.A_adjoint(dual)
-                change = euclidean_norm(new_estimate - estimate)
-                estimate = new_estimate
-                if change <= self.prox_tol * euclidean_norm(estimate):
-                    break
-        return x - grad.A_adjoint(dual)
+        ball = JointGradientNorm(self.strength * gamma, self.coupled)
+        return dual_gradient_projection(x, self.gradient, ball, self.prox_max_iter, self.prox_tol)
 
     def __repr__(self):
         return f"JointTV(strength={self.strength}{'' if self.coupled else ', uncoupled'})"

@@ -77,6 +77,33 @@ class GradientNorm:
         return z * torch.clamp(1 - threshold / magnitude.clamp_min(torch.finfo(magnitude.dtype).tiny), min=0.0)
 
 
+def dual_gradient_projection(x: torch.Tensor, gradient, ball, max_iter: int, tol: float) -> torch.Tensor:
+    r""":math:`\arg\min_p \tfrac12\|p - x\|^2 + g(\nabla p)` by FGP on the dual (Beck & Teboulle, 2009).
+
+    ``gradient`` is :math:`\nabla` (``A``, ``A_adjoint``, ``norm()``) and ``ball`` the function
+    :math:`g` through its ``prox_conjugate`` (the projection onto its dual ball). The dual
+    :math:`u` takes accelerated projected gradient steps of size :math:`1/\|\nabla\|^2` on
+    :math:`\tfrac12\|x - \nabla^\top u\|^2`; the primal :math:`p = x - \nabla^\top u` is
+    checked every 5 steps and on the last, stopping when it changes by less than ``tol``
+    (relative). TV and joint TV share it.
+    """
+    step = 1.0 / gradient.norm() ** 2
+    dual = torch.zeros_like(gradient.A(x))
+    extrapolated, t, estimate = dual, 1.0, x
+    for k in range(max_iter):
+        new_dual = ball.prox_conjugate(extrapolated + step * gradient.A(x - gradient.A_adjoint(extrapolated)))
+        t_next = 0.5 * (1 + (1 + 4 * t * t) ** 0.5)
+        extrapolated = new_dual + ((t - 1) / t_next) * (new_dual - dual)
+        dual, t = new_dual, t_next
+        if k % 5 == 4 or k == max_iter - 1:
+            new_estimate = x - gradient.A_adjoint(dual)
+            change = euclidean_norm(new_estimate - estimate)
+            estimate = new_estimate
+            if change <= tol * euclidean_norm(estimate):
+                break
+    return x - gradient.A_adjoint(dual)
+
+
 class TV(Prior):
     r"""Total variation :math:`\lambda\,\mathrm{TV}(x)`, a :class:`deepinv.optim.Prior`.
 
@@ -119,23 +146,7 @@ class TV(Prior):
             return x.clone()
         _, norm = self.split()
         ball = GradientNorm(norm.strength * gamma, norm.weights, self.isotropic)
-        grad = self.gradient
-        step = 1.0 / grad.norm() ** 2
-        dual = torch.zeros((x.shape[0], x.shape[1], grad.ndim, *x.shape[2:]), dtype=x.dtype, device=x.device)
-        extrapolated, t = dual, 1.0
-        estimate = x
-        for k in range(self.prox_max_iter):
-            new_dual = ball.prox_conjugate(extrapolated + step * grad.A(x - grad.A_adjoint(extrapolated)))
-            t_next = 0.5 * (1 + (1 + 4 * t * t) ** 0.5)
-            extrapolated = new_dual + ((t - 1) / t_next) * (new_dual - dual)
-            dual, t = new_dual, t_next
-            if k % 5 == 4 or k == self.prox_max_iter - 1:
-                new_estimate = x - grad.A_adjoint(dual)
-                change = euclidean_norm(new_estimate - estimate)
-                estimate = new_estimate
-                if change <= self.prox_tol * euclidean_norm(estimate):
-                    break
-        return x - grad.A_adjoint(dual)
+        return dual_gradient_projection(x, self.gradient, ball, self.prox_max_iter, self.prox_tol)
 
     def __repr__(self):
         kind = "isotropic" if self.isotropic else "anisotropic"
