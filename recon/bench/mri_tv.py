@@ -10,8 +10,8 @@ k-space value (deepinv's ``GaussianNoise`` on its two-channel data), target 28 d
 Every method is scored by the PSNR of :math:`|x|` against the image (peak 1).
 
 λ is relative, :math:`\lambda = s\max|A^{\mathsf H}y|` with :math:`s` = ``strength``
-(0.005, where recon's optimum has its best PSNR, 30.2 dB; 0.004 and 0.006 give
-30.1 and 30.1). Every peer solves with the same absolute λ on the same k-space
+(0.005, where recon's best PSNR is highest, 30.2 dB; 0.006 and 0.008 give
+30.1 and 29.9). Every peer solves with the same absolute λ on the same k-space
 and the same maps; SigPy's and BART's TV are the anisotropic
 :math:`\ell_1` norm of the differences (recon's and deepinv's are isotropic), so their
 optimum differs a little. Building the problem is left out of every time;
