@@ -145,5 +145,5 @@ def test_bad_inner_priors():
 
     prior = OnMagnitude(ProxOnly())
     assert not prior.explicit_prior
-    with pytest.raises(NotImplementedError, match="no explicit value"):
+    with pytest.raises(ValueError, match="no explicit value"):
         prior.fn(torch.ones(1, 1, 2, dtype=torch.complex64))

@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from recon.bench.records import BenchRecord
-from recon.bench.trace import Trace, run_traced
+from recon.bench.records import BenchRecord, peer_records, recon_records
 
 PROBLEM = "ct-tv"
 STRENGTH = 0.1
@@ -84,16 +83,12 @@ def recon_methods(setup: CTTVSetup, echo=print) -> list[BenchRecord]:
     operator = ParallelBeamCT(setup.angles, setup.n_detectors, image_shape=(setup.size, setup.size))
     build_s = time.perf_counter() - started
     y = setup.noisy(operator.A(truth))
-    records = []
-    for label, preconditioning in (("pdhg, ramp preconditioner", "ramp"), ("pdhg, diagonal steps", "diagonal")):
-        trace = Trace(truth, setup.budget_s)
-        run_traced(trace, lambda: pdhg(y, operator, TV(setup.strength), preconditioning=preconditioning,
-                                       stopping=Stopping(max_iter=setup.max_iter),
-                                       callback=lambda k, x: trace.mark(x)))
-        records.append(BenchRecord.from_trace(PROBLEM, label, "recon", trace, setup.target_db,
-                                              note=f"matrix built once in {build_s:.1f} s, not timed"))
-        echo(f"  recon {label}: {records[-1].iterations} iterations")
-    return records
+    runs = [(label, lambda mark, preconditioning=preconditioning: pdhg(
+                 y, operator, TV(setup.strength), preconditioning=preconditioning,
+                 stopping=Stopping(max_iter=setup.max_iter), callback=lambda k, x: mark(x)))
+            for label, preconditioning in (("pdhg, ramp preconditioner", "ramp"), ("pdhg, diagonal steps", "diagonal"))]
+    return recon_records(PROBLEM, runs, truth, setup, note=f"matrix built once in {build_s:.1f} s, not timed",
+                         echo=echo)
 
 
 def run(setup: CTTVSetup | None = None, echo=print) -> list[BenchRecord]:
@@ -105,8 +100,4 @@ def run(setup: CTTVSetup | None = None, echo=print) -> list[BenchRecord]:
          f"{setup.noise:g}, "
          f"lambda = {setup.strength}, target {setup.target_db} dB, at most {setup.max_iter} iterations "
          f"or {setup.budget_s:g} s per method")
-    records = recon_methods(setup, echo)
-    for peer in ct_tv_peers.PEERS:
-        records.append(peer(setup))
-        echo(f"  {records[-1].library} {records[-1].method}: {records[-1].iterations} iterations")
-    return records
+    return recon_methods(setup, echo) + peer_records(ct_tv_peers.PEERS, setup, echo)

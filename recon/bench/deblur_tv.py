@@ -23,8 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
-from recon.bench.records import BenchRecord
-from recon.bench.trace import Trace, run_traced
+from recon.bench.records import BenchRecord, peer_records, recon_records
 
 PROBLEM = "deblur-tv"
 STRENGTH = 0.0005
@@ -47,11 +46,9 @@ class DeblurTVSetup:
 
     def truth(self) -> torch.Tensor:
         """``camera`` at ``size``², values in [0, 1], shaped ``(1, 1, size, size)``."""
-        from skimage.data import camera
-        from skimage.transform import resize
+        from recon.datasets.phantoms import camera
 
-        image = resize(camera() / 255.0, (self.size, self.size), anti_aliasing=True)
-        return torch.tensor(image, dtype=torch.float32)[None, None]
+        return camera(self.size)
 
     def psf(self) -> torch.Tensor:
         from recon.operators.psf import gaussian_psf
@@ -81,27 +78,21 @@ def recon_methods(setup: DeblurTVSetup, echo=print) -> list[BenchRecord]:
     from recon.solvers.pdhg import pdhg
 
     truth, _, y = setup.problem()
+    blur = setup.blur()                     # built once, outside the timed runs
     lam = setup.strength
     stopping = Stopping(max_iter=setup.max_iter)
     runs = (
         ("deconvolution ADMM (FFT, periodic TV)",
-         lambda mark: deconvolution_admm(y, setup.blur(), PeriodicTV(lam), stopping=stopping,
+         lambda mark: deconvolution_admm(y, blur, PeriodicTV(lam), stopping=stopping,
                                          callback=lambda k, x: mark(x))),
         ("deconvolution ADMM (Neumann TV, 3 PCG)",
-         lambda mark: deconvolution_admm(y, setup.blur(), TV(lam), stopping=stopping,
+         lambda mark: deconvolution_admm(y, blur, TV(lam), stopping=stopping,
                                          callback=lambda k, x: mark(x))),
         ("PDHG (periodic TV)",
-         lambda mark: pdhg(y, setup.blur(), PeriodicTV(lam), preconditioning="scalar", stopping=stopping,
+         lambda mark: pdhg(y, blur, PeriodicTV(lam), preconditioning="scalar", stopping=stopping,
                            callback=lambda k, x: mark(x))),
     )
-    records = []
-    for label, solve in runs:
-        trace = Trace(truth, setup.budget_s)
-        run_traced(trace, lambda solve=solve, trace=trace: solve(trace.mark))
-        records.append(BenchRecord.from_trace(PROBLEM, label, "recon", trace, setup.target_db,
-                                              note=f"lambda = {lam:g}"))
-        echo(f"  recon {label}: {records[-1].iterations} iterations")
-    return records
+    return recon_records(PROBLEM, runs, truth, setup, note=f"lambda = {lam:g}", echo=echo)
 
 
 def run(setup: DeblurTVSetup | None = None, echo=print) -> list[BenchRecord]:
@@ -112,8 +103,4 @@ def run(setup: DeblurTVSetup | None = None, echo=print) -> list[BenchRecord]:
     echo(f"{PROBLEM}: {setup.size}² camera, Gaussian sigma {setup.sigma:g} in a {setup.kernel_size}² kernel, "
          f"circular, noise {setup.noise:g}, lambda {setup.strength:g}, target {setup.target_db} dB, at most "
          f"{setup.max_iter} iterations or {setup.budget_s:g} s per method")
-    records = recon_methods(setup, echo)
-    for peer in deblur_tv_peers.PEERS:
-        records.append(peer(setup))
-        echo(f"  {records[-1].library} {records[-1].method}: {records[-1].iterations} iterations")
-    return records
+    return recon_methods(setup, echo) + peer_records(deblur_tv_peers.PEERS, setup, echo)

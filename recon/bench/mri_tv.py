@@ -24,8 +24,7 @@ from dataclasses import dataclass
 
 import torch
 
-from recon.bench.records import BenchRecord
-from recon.bench.trace import Trace, run_traced
+from recon.bench.records import BenchRecord, peer_records, recon_records
 
 PROBLEM = "mri-tv"
 STRENGTH = 0.005
@@ -49,11 +48,9 @@ class MRITVSetup:
 
     def truth(self) -> torch.Tensor:
         """``camera`` at ``size``², values in [0, 1], shaped ``(1, 1, size, size)``."""
-        from skimage.data import camera
-        from skimage.transform import resize
+        from recon.datasets.phantoms import camera
 
-        image = resize(camera() / 255.0, (self.size, self.size), anti_aliasing=True)
-        return torch.tensor(image, dtype=torch.float32)[None, None]
+        return camera(self.size)
 
     def mask(self) -> torch.Tensor:
         from recon.operators.mri_masks import random_mask
@@ -99,14 +96,7 @@ def recon_methods(setup: MRITVSetup, echo=print) -> list[BenchRecord]:
         ("ADMM, 4 CG steps per x-update", lambda mark: admm(y, operator, TV(lam), penalty=0.5, cg_max_iter=4,
                                                              stopping=stopping, callback=lambda k, x: mark(x))),
     )
-    records = []
-    for label, solve in runs:
-        trace = Trace(truth, setup.budget_s, magnitude=True)
-        run_traced(trace, lambda: solve(trace.mark))
-        records.append(BenchRecord.from_trace(PROBLEM, label, "recon", trace, setup.target_db,
-                                              note=f"lambda = {lam:.3g}"))
-        echo(f"  recon {label}: {records[-1].iterations} iterations")
-    return records
+    return recon_records(PROBLEM, runs, truth, setup, note=f"lambda = {lam:.3g}", magnitude=True, echo=echo)
 
 
 def run(setup: MRITVSetup | None = None, echo=print) -> list[BenchRecord]:
@@ -118,9 +108,5 @@ def run(setup: MRITVSetup | None = None, echo=print) -> list[BenchRecord]:
          f"columns with a {100 * setup.centre_fraction:g} % centre, noise {setup.noise:g}, relative lambda "
          f"{setup.strength}, target {setup.target_db} dB, at most {setup.max_iter} iterations or "
          f"{setup.budget_s:g} s per method")
-    records = recon_methods(setup, echo)
-    for peer in mri_tv_peers.PEERS:
-        records.append(peer(setup))
-        echo(f"  {records[-1].library} {records[-1].method}: {records[-1].iterations} iterations")
-    return records
+    return recon_methods(setup, echo) + peer_records(mri_tv_peers.PEERS, setup, echo)
 

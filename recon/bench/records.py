@@ -104,3 +104,30 @@ def to_json(records: list[BenchRecord]) -> str:
 
     keys = [f.name for f in fields(BenchRecord) if f.name != "trace"]
     return json.dumps([{k: clean(getattr(r, k)) for k in keys} for r in records], indent=2)
+
+
+def recon_records(problem: str, runs, truth, setup, *, note: str = "", magnitude: bool = False,
+                  echo=print) -> list[BenchRecord]:
+    """Trace each of recon's ``runs`` — ``(label, solve(mark))`` pairs — on one problem, each within the budget.
+
+    ``solve`` calls ``mark(x)`` after every iteration (through the solver's callback);
+    ``setup`` gives ``budget_s`` and ``target_db``.
+    """
+    from recon.bench.trace import run_traced
+
+    records = []
+    for label, solve in runs:
+        trace = Trace(truth, setup.budget_s, magnitude=magnitude)
+        run_traced(trace, lambda solve=solve, trace=trace: solve(trace.mark))
+        records.append(BenchRecord.from_trace(problem, label, "recon", trace, setup.target_db, note=note))
+        echo(f"  recon {label}: {records[-1].iterations} iterations")
+    return records
+
+
+def peer_records(peers, setup, echo=print) -> list[BenchRecord]:
+    """One record per peer function ``peer(setup) -> BenchRecord``, in order."""
+    records = []
+    for peer in peers:
+        records.append(peer(setup))
+        echo(f"  {records[-1].library} {records[-1].method}: {records[-1].iterations} iterations")
+    return records

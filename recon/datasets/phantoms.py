@@ -386,3 +386,16 @@ def random_phantoms(
             for k in range(n)
         ]
     )
+
+
+def camera(size: int) -> torch.Tensor:
+    """scikit-image's ``camera`` photograph resized to ``size``² (anti-aliased), values in [0, 1], ``(1, 1, size, size)``.
+
+    >>> camera(64).shape
+    torch.Size([1, 1, 64, 64])
+    """
+    from skimage.data import camera as photograph
+    from skimage.transform import resize
+
+    image = resize(photograph() / 255.0, (size, size), anti_aliasing=True)
+    return torch.tensor(image, dtype=torch.float32)[None, None]

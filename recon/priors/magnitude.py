@@ -90,7 +90,8 @@ class OnMagnitude(Prior):
         value = getattr(self.prior, "fn", None)
         if value is None:
             if not self.explicit_prior or not callable(self.prior):
-                raise NotImplementedError(f"OnMagnitude: {type(self.prior).__name__} has no explicit value R(x)")
+                raise ValueError(f"OnMagnitude: {type(self.prior).__name__} has no explicit value R(x) (only a prox); "
+                                 "the objective R(|x|) cannot be evaluated")
             value = self.prior
         return value(x.abs())
 
