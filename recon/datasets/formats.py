@@ -25,6 +25,7 @@ READER_MODULES = (
     "recon.datasets.ismrmrd",
     "recon.datasets.bart_cfl",
     "recon.datasets.radar_format",
+    "recon.datasets.deblur_format",
 )
 
 

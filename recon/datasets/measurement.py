@@ -17,20 +17,22 @@ from pathlib import Path
 
 import torch
 
-MODALITIES = ("ct", "mri", "mimo")
+MODALITIES = ("ct", "mri", "mimo", "deblur")
 
 
 @dataclass
 class Measurement:
     """One measurement as read from a file.
 
-    :param modality: ``"ct"``, ``"mri"`` or ``"mimo"`` (near-field MIMO radar; deblurring follows).
+    :param modality: ``"ct"``, ``"mri"``, ``"mimo"`` (near-field MIMO radar) or ``"deblur"``.
     :param data: the measured data, ``(batch, channel, *shape)``; CT: line integrals ``(slices, 1, views, detectors)``;
         MRI: complex64 k-space ``(slices, coils, rows, cols)``, centred; radar: complex64 responses
-        ``(scans, 1, N_f, N_t, N_r)``.
+        ``(scans, 1, N_f, N_t, N_r)``; deblurring: blurred images ``(images, channels, H, W)``, or for
+        multiband the packed bands ``(images, 1, M)`` of :class:`recon.operators.multiband.MultibandImaging`.
     :param geometry: the scan geometry (CT: a parallel- or fan-beam geometry; MRI: a
         :class:`recon.operators.mri_acquisition.CartesianAcquisition`; radar: a
-        :class:`recon.operators.mimo_acquisition.MIMOAcquisition`).
+        :class:`recon.operators.mimo_acquisition.MIMOAcquisition`; deblurring: a
+        :class:`recon.operators.deblur_acquisition.BlurAcquisition` or ``MultibandAcquisition``).
     :param format: the name of the reader that produced it (``"recon"``, ``"data-exchange"``, ...).
     :param source: the file it came from.
     :param ground_truth: the true image, ``(slices, 1, rows, cols)``, when known (simulations, LoDoPaB).

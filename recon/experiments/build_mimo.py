@@ -107,9 +107,10 @@ def reconstruct_mimo(config: dict, measurement, *, device: str = "cpu", callback
     prior = mimo_prior(config)
     section = config["solver"]
     if echo is not None:
-        echo(f"csalsa: {prior!r}, epsilon = {epsilon:.4g}, penalty = {section['penalty']:g}, "
+        echo(f"csalsa: {prior!r}, epsilon = {epsilon:.4g}, penalty = {section['penalty'] or 1.0:g}, "
              f"kappa = {section['kappa']:g}")
-    result = csalsa(y, operator, prior, epsilon=epsilon, penalty=section["penalty"], kappa=section["kappa"],
+    penalty = 1.0 if section["penalty"] is None else section["penalty"]
+    result = csalsa(y, operator, prior, epsilon=epsilon, penalty=penalty, kappa=section["kappa"],
                     cg_max_iter=section["cg_max_iter"], stopping=_stopping(config), callback=callback)
     return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
                           time.perf_counter() - started, float(config["prior"]["strength"]))

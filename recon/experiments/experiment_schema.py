@@ -15,10 +15,10 @@ from __future__ import annotations
 from recon.experiments.schema import Field, Section
 
 INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
-PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1")
+PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv")
 SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg", "coil-split-admm",
-                "back-projection", "kirchhoff", "csalsa")
-MODALITIES = ("ct", "mri", "mimo")
+                "back-projection", "kirchhoff", "csalsa", "wiener", "richardson-lucy", "deconvolution-admm")
+MODALITIES = ("ct", "mri", "mimo", "deblur")
 FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
 WAVELETS = ("haar", "db1", "db2", "db3", "db4")
 
@@ -70,18 +70,27 @@ OPERATOR = Section({
                          doc="MRI: [rows, cols] of the central k-space block the coil maps are calibrated on "
                              "([depth, cols] for operator.ndim 3 or a volume split along its read-out, "
                              "sampled on every read-out row); null: the fully sampled centre found in the data."),
+    "psf": Field(str, None, nullable=True,
+                 doc="Deblurring: a PSF file replacing the input's (.npy, HDF5 with one dataset, or "
+                     "FILE.h5:DATASET), (kh, kw) or one per channel (channels, kh, kw); null: the input's /psf."),
+    "boundary": Field(str, "from-input", choices=("from-input", "circular", "zero", "reflect"),
+                      doc="Deblurring: what the image is outside its frame (periodic, zero, mirrored); "
+                          "'from-input': the file's @boundary (default reflect)."),
 }, doc="The forward model A.")
 
 PRIOR = Section({
     "kind": Field(str, "none", choices=PRIOR_KINDS,
                   doc="The regulariser: none, total variation, weighted TV, l1 of wavelet coefficients, "
-                      "Tikhonov (squared l2 of the gradient) or l1 of the pixels (radar)."),
+                      "Tikhonov (squared l2 of the gradient), l1 of the pixels (radar), squared l2 of the "
+                      "pixels (Wiener) or joint TV across bands (multiband deblurring)."),
     "strength": Field(float, 0.0, minimum=0,
                       doc="Regularisation weight λ, read as strength_scale says."),
     "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
                             doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
                                 "'absolute': λ = strength. Radar (C-SALSA) ignores it: its prior acts on the "
-                                "image normalised to peak ≈ 1, so λ = strength is relative already."),
+                                "image normalised to peak ≈ 1, so λ = strength is relative already; so do "
+                                "Wiener's quadratic priors (scale-free). With the Poisson likelihood relative "
+                                "means λ = strength / mean(y)."),
     "isotropic": Field(bool, True,
                        doc="TV of the gradient's 2-norm per pixel (true) or of its 1-norm (anisotropic)."),
     "pilot": Field(str, "tv", choices=("fbp", "tv"),
@@ -114,7 +123,8 @@ SOLVER = Section({
                       "zero-filled (root-sum-of-squares), cg (CG-SENSE) or coil-split-admm (ADMM with a "
                       "split per coil, every step in closed form: the fastest for TV and wavelets) for MRI, "
                       "which also takes PDHG, FISTA and ADMM; back-projection, kirchhoff (migration) or csalsa "
-                      "(C-SALSA, min R(x) s.t. ‖Ax - y‖ ≤ ε) for radar."),
+                      "(C-SALSA, min R(x) s.t. ‖Ax - y‖ ≤ ε) for radar; wiener (closed form), "
+                      "richardson-lucy, deconvolution-admm (every split in closed form) or pdhg for deblurring."),
     "filter": Field(str, "ramp", choices=FBP_FILTERS,
                     doc="FBP's filter (also for the fbp pilot of weighted TV)."),
     "max_iter": Field(int, 200, minimum=0,
@@ -132,8 +142,9 @@ SOLVER = Section({
                         doc="A constraint on the image: none or x >= 0."),
     "damping": Field(float, 0.0, minimum=0,
                      doc="CG-SENSE: δ in (AᴴA + δI)x = Aᴴy (Tikhonov damping); 0: none."),
-    "penalty": Field(float, 1.0, minimum=0, exclusive_minimum=True,
-                     doc="C-SALSA: the ADMM penalty μ; the prox step is prox of R/μ (threshold λ/μ)."),
+    "penalty": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
+                     doc="The ADMM penalty: C-SALSA's μ, its prox step is prox of R/μ (threshold λ/μ; null: 1); "
+                         "deconvolution-admm's ρ on the prior's split (null: 10λ, 2λ with the Poisson term)."),
     "kappa": Field(float, 1.0, minimum=0, exclusive_minimum=True,
                    doc="C-SALSA: κ in the x-update (κI + AᴴA)x = ...; comparable to ‖A‖² balances the splits."),
     "cg_max_iter": Field(int, 5, minimum=1,
@@ -142,8 +153,17 @@ SOLVER = Section({
                      doc="C-SALSA: the radius ε of ‖Ax - y‖ ≤ ε; null: σ√M from solver.noise_sigma or the "
                          "file's metadata@noise_sigma."),
     "noise_sigma": Field(float, None, minimum=0, nullable=True,
-                         doc="C-SALSA: the noise level σ (E|n|² = σ²) for ε = σ√M; null: the file's "
-                             "metadata@noise_sigma."),
+                         doc="C-SALSA: the noise level σ (E|n|² = σ²) for ε = σ√M; Richardson–Lucy: the "
+                             "Gaussian σ per pixel of the discrepancy stop; null: the file's metadata@noise_sigma."),
+    "data_term": Field(str, "least-squares", choices=("least-squares", "poisson"),
+                       doc="deconvolution-admm: ½‖Hx - y‖² (Gaussian noise) or the Poisson likelihood "
+                           "Σ Hx - y log Hx (photon counts, SPIRAL-TAP)."),
+    "discrepancy": Field(str, "auto", choices=("auto", "none", "poisson", "gaussian"),
+                         doc="Richardson–Lucy: stop when the misfit reaches the noise's level: Poisson deviance "
+                             "≤ τN, or ‖Hx - y‖² ≤ τNσ² (σ: solver.noise_sigma or metadata@noise_sigma); auto: "
+                             "gaussian when σ is known, else poisson; none: max_iter and tol only."),
+    "tau": Field(float, 1.0, minimum=0, exclusive_minimum=True,
+                 doc="Richardson–Lucy: the discrepancy threshold τ (below 1 stops later)."),
 }, doc="The algorithm and its stopping rules.")
 
 OUTPUT = Section({
@@ -158,7 +178,7 @@ OUTPUT = Section({
 EXPERIMENT_SCHEMA = Section({
     "name": Field(str, "", doc="A short name for the experiment."),
     "description": Field(str, "", doc="One line saying what the experiment does."),
-    "modality": Field(str, "ct", choices=MODALITIES, doc="The imaging modality (mimo: near-field MIMO radar)."),
+    "modality": Field(str, "ct", choices=MODALITIES, doc="The imaging modality (mimo: near-field MIMO radar; deblur: deconvolution)."),
     "input": INPUT,
     "operator": OPERATOR,
     "prior": PRIOR,

@@ -56,6 +56,7 @@ def _other_arrays(path: Path, module=None) -> list[str]:
 
 
 def _geometry_lines(geometry) -> list[str]:
+    from recon.operators.deblur_acquisition import BlurAcquisition, MultibandAcquisition
     from recon.operators.mimo_acquisition import MIMOAcquisition
     from recon.operators.mri_acquisition import CartesianAcquisition
 
@@ -63,7 +64,36 @@ def _geometry_lines(geometry) -> list[str]:
         return _cartesian_lines(geometry)
     if isinstance(geometry, MIMOAcquisition):
         return _radar_lines(geometry)
+    if isinstance(geometry, (BlurAcquisition, MultibandAcquisition)):
+        return _blur_lines(geometry)
     return _tomography_lines(geometry)
+
+
+def _psf_width(psf) -> str:
+    """The PSF's second-moment width: σ in pixels of the Gaussian with the same spread."""
+    import torch
+
+    kh, kw = psf.shape[-2:]
+    rows = torch.arange(kh, dtype=psf.dtype)[:, None] - kh // 2
+    cols = torch.arange(kw, dtype=psf.dtype)[None, :] - kw // 2
+    spread = (psf * (rows.square() + cols.square())).sum(dim=(-2, -1)) / 2
+    return ", ".join(f"{float(s) ** 0.5:.3g}" for s in spread.reshape(-1)[:6])
+
+
+def _blur_lines(setup) -> list[str]:
+    from recon.operators.deblur_acquisition import MultibandAcquisition
+
+    if isinstance(setup, MultibandAcquisition):
+        h, w = setup.image_shape
+        return [f"  multiband: {setup.bands} bands of {setup.low_shape[0]} x {setup.low_shape[1]} pixels, "
+                f"a broad band of {h} x {w} (factor {setup.factor}), weights "
+                f"{[round(float(v), 4) for v in setup.weights]}",
+                f"  band PSFs {tuple(setup.band_psfs.shape)}, width σ ≈ {_psf_width(setup.band_psfs)} px; "
+                f"broad PSF {tuple(setup.broad_psf.shape)}, σ ≈ {_psf_width(setup.broad_psf)} px; "
+                f"boundary {setup.boundary}"]
+    per = f"one per channel ({setup.channels})" if setup.channels else "shared by every channel"
+    return [f"  PSF {tuple(setup.psf.shape[-2:])}, {per}, width σ ≈ {_psf_width(setup.psf)} px; "
+            f"boundary {setup.boundary}"]
 
 
 def _radar_lines(acquisition) -> list[str]:
@@ -125,6 +155,11 @@ def describe_file(path) -> list[str]:
     elif measurement.modality == "mimo":
         lines.append(f"measurement: mimo radar, {measurement.n_slices} scan(s) of (N_f, N_t, N_r) "
                      f"{tuple(measurement.data.shape[2:])}")
+    elif measurement.modality == "deblur":
+        noise = measurement.metadata.get("noise")
+        lines.append(f"measurement: deblur, {measurement.n_slices} image(s)"
+                     + ("" if measurement.data.dim() == 3 else f" of (channels, H, W) {tuple(measurement.data.shape[1:])}")
+                     + (f", {noise} noise" if noise else ""))
     else:
         lines.append(f"measurement: {measurement.modality}, {measurement.n_slices} slice(s) of "
                      f"{tuple(measurement.data.shape[2:])} (views, detectors)")
@@ -138,6 +173,11 @@ def describe_file(path) -> list[str]:
     elif measurement.reference is not None:
         lines.append(f"  reference: {measurement.reference_name} (its correlation will be reported)")
     fitting = fitting_experiments(measurement.modality)
+    if measurement.modality == "deblur":          # joint TV needs bands; one image per PSF needs the rest
+        from recon.operators.deblur_acquisition import MultibandAcquisition
+
+        multiband = isinstance(measurement.geometry, MultibandAcquisition)
+        fitting = [name for name in fitting if (name == "deblur-multiband") == multiband]
     lines.append("experiments that fit: " + (", ".join(fitting) or f"none shipped yet for {measurement.modality}"))
     return lines
 

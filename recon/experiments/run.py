@@ -122,6 +122,41 @@ def score(image, measurement) -> tuple[dict, dict]:
     return means, per_slice
 
 
+def _what_was_read(measurement) -> str:
+    """``"2 slice(s) of (60, 128)"``: the batch and the shape of one element, in the modality's words."""
+    if measurement.modality != "deblur":
+        return f"{measurement.n_slices} slice(s) of {tuple(measurement.data.shape[2:])}"
+    from recon.operators.deblur_acquisition import MultibandAcquisition
+
+    setup = measurement.geometry
+    if isinstance(setup, MultibandAcquisition):
+        return f"{measurement.n_slices} image(s) of {setup}"
+    return f"{measurement.n_slices} image(s) of (channels, H, W) {tuple(measurement.data.shape[1:])}"
+
+
+def _deblur_stacks(image, measurement):
+    """Deblurring results as ``(images, 1, channels, H, W)`` (stored ``(images, channels, H, W)``), and the input.
+
+    A multiband image is ``(images, 1, bands, H, W)`` already; a blurred image ``(images, channels, H, W)``
+    gains the axis. The returned input (for the figure) is the blurred image, or ``None`` for multiband.
+    """
+    from recon.operators.deblur_acquisition import MultibandAcquisition
+
+    if isinstance(measurement.geometry, MultibandAcquisition):
+        return image, measurement, None
+    truth = measurement.ground_truth
+    return (image[:, None], replace(measurement, ground_truth=None if truth is None else truth[:, None]),
+            measurement.data[:, None])
+
+
+def _scored(image, measurement):
+    """Deblurring stacks scored image by image and channel by channel: ``(images·channels, 1, H, W)``."""
+    if measurement.modality != "deblur":
+        return image, measurement
+    flat = (lambda t: None if t is None else t.reshape(-1, 1, *t.shape[-2:]))
+    return flat(image), replace(measurement, data=flat(image), ground_truth=flat(measurement.ground_truth))
+
+
 def run_experiment(config: dict, *, input_path=None, output_path=None, device: str = "cpu",
                    overwrite: bool = False, quiet: bool = False, echo=print) -> RunSummary:
     """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file."""
@@ -135,7 +170,6 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     from recon.datasets.view_selection import select_views
     from recon.experiments.build import build_operator, reconstruct
     from recon.experiments.config import config_to_yaml
-    from recon.experiments.run_figure import run_figure, run_projections
     from recon.progress import ProgressBar
 
     given = input_path or config["input"]["path"]
@@ -158,7 +192,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     if measurement.modality == "ct":
         measurement = select_views(measurement, step=config["input"]["view_step"],
                                    arc_deg=config["input"]["arc_deg"])
-    say(f"{source}: {measurement.format}, {measurement.n_slices} slice(s) of {tuple(measurement.data.shape[2:])}")
+    say(f"{source}: {measurement.format}, {_what_was_read(measurement)}")
     solver = config["solver"]
     bar = ProgressBar(solver["max_iter"], label=f"{name} ", enabled=False if quiet else None)
     try:
@@ -171,6 +205,11 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
 
             grid = None      # a radar image is on the file's own voxel grid
             result = reconstruct_mimo(config, measurement, device=device, callback=bar, echo=say)
+        elif measurement.modality == "deblur":
+            from recon.experiments.build_deblur import reconstruct_deblur
+
+            grid = None      # a deblurred image is on the file's (broad band's) pixel grid
+            result = reconstruct_deblur(config, measurement, device=device, callback=bar, echo=say)
         else:
             from recon.experiments.build_mri import reconstruct_mri
 
@@ -181,9 +220,13 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     image = result.image.detach().cpu()
     if not bool(torch.isfinite(image).all()):
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
+    measured = None
+    if measurement.modality == "deblur":      # (images, channels or bands, H, W) as one stack of 2D images
+        image, measurement, measured = _deblur_stacks(image, measurement)
     shown_truth = on_grid(image, measurement, grid, "ground_truth")
     shown_reference = on_grid(image, measurement, grid, "reference")
-    metrics, per_slice = score(image, replace(measurement, ground_truth=shown_truth, reference=shown_reference))
+    metrics, per_slice = score(*_scored(image, replace(measurement, ground_truth=shown_truth,
+                                                                reference=shown_reference)))
     seconds = time.perf_counter() - started
     provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
@@ -207,14 +250,27 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                      reference=shown_reference, reference_name=measurement.reference_name, experiment=name)
         if figure_path is not None:
             with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
-                if radar:
-                    run_projections(tmp_png, reconstruction=image, reference=reference, title=f"{name}: {source.name}")
-                else:
-                    run_figure(tmp_png, reconstruction=image, reference=reference, reference_name=reference_name,
-                               history=result.history, title=f"{name}: {source.name}")
+                _write_figure(tmp_png, measurement.modality, image, reference, reference_name, result.history,
+                              measured, f"{name}: {source.name}")
     summary = RunSummary(name, target, figure_path, metrics, seconds, result.iterations, result.stop_reason)
     say(_summary_line(summary))
     return summary
+
+
+def _write_figure(path, modality: str, image, reference, reference_name: str, history, measured, title: str):
+    """The run's PNG: projections of a radar volume, a row per band of a multi-band image, else one image."""
+    from recon.experiments.run_figure import run_band_figure, run_figure, run_projections
+
+    if modality == "mimo":
+        return run_projections(path, reconstruction=image, reference=reference, title=title)
+    if modality == "deblur":          # stacks (images, 1, channels, H, W)
+        if image.shape[2] > 1:
+            return run_band_figure(path, reconstruction=image[:, 0], title=title,
+                                   reference=None if reference is None else reference[:, 0])
+        image, reference = image[:, :, 0], None if reference is None else reference[:, :, 0]
+        measured = None if measured is None else measured[:, :, 0]
+    return run_figure(path, reconstruction=image, reference=reference, reference_name=reference_name,
+                      history=history, measured=measured, title=title)
 
 
 def _summary_line(summary: RunSummary) -> str:

@@ -13,8 +13,8 @@ def _image(tensor, index: int = 0) -> np.ndarray:
 
 
 def run_figure(path, *, reconstruction, title: str, reference=None, reference_name: str = "reference",
-               history=None, dpi: int = 110) -> Path:
-    """Save the figure of slice 0 to ``path``.
+               history=None, measured=None, dpi: int = 110) -> Path:
+    """Save the figure of slice 0 to ``path`` (``measured``: the blurred input of a deblurring run, shown first).
 
     >>> import tempfile, pathlib, torch
     >>> out = run_figure(pathlib.Path(tempfile.mkdtemp()) / "f.png", reconstruction=torch.rand(1, 1, 8, 8),
@@ -34,6 +34,8 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
         truth = _image(reference)
         shared = (min(image.min(), truth.min()), max(image.max(), truth.max()))
         panels += [(reference_name, truth, "gray"), ("error (reconstruction - reference)", image - truth, "RdBu_r")]
+    if measured is not None:
+        panels.insert(0, ("measured (blurred)", _image(measured), "gray"))
     curve = history is not None and len(history) > 1 and any(math.isfinite(v) for v in history.objective)
     columns = len(panels) + int(curve)
     figure, axes = plt.subplots(1, columns, figsize=(3.6 * columns, 3.6), squeeze=False)
@@ -86,3 +88,50 @@ def run_projections(path, *, reconstruction, title: str, reference=None) -> Path
     if reference is not None:
         volumes["ground truth"] = reference[0, 0].detach().cpu().abs()
     return projection_grid(volumes, path, title=title)
+
+
+def run_band_figure(path, *, reconstruction, title: str, reference=None, max_bands: int = 6, dpi: int = 110) -> Path:
+    """Save image 0 of a multi-band (or multi-channel) result ``(images, bands, H, W)``: a row per band.
+
+    Each row shows the band's reconstruction and, with a ``reference`` of the same shape, the
+    reference and the error, on the band's own grey scale.
+
+    >>> import tempfile, pathlib, torch
+    >>> out = run_band_figure(pathlib.Path(tempfile.mkdtemp()) / "b.png", reconstruction=torch.rand(1, 3, 8, 8),
+    ...                       title="demo", reference=torch.rand(1, 3, 8, 8))
+    >>> out.stat().st_size > 0
+    True
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = reconstruction.detach().cpu().numpy()[0].astype(np.float64)
+    truths = None if reference is None else reference.detach().cpu().numpy()[0].astype(np.float64)
+    bands = min(images.shape[0], max_bands)
+    columns = 1 if truths is None else 3
+    figure, axes = plt.subplots(bands, columns, figsize=(3.2 * columns, 3.0 * bands), squeeze=False)
+    for band in range(bands):
+        image = images[band]
+        panels = [(f"band {band}: reconstruction", image, "gray")]
+        if truths is not None:
+            panels += [(f"band {band}: reference", truths[band], "gray"),
+                       ("error", image - truths[band], "RdBu_r")]
+        low = min(p[1].min() for p in panels[:2])
+        high = max(p[1].max() for p in panels[:2])
+        for axis, (name, data, cmap) in zip(axes[band], panels):
+            bound = float(np.abs(data).max()) or 1.0
+            limits = (-bound, bound) if cmap == "RdBu_r" else (low, high)
+            shown = axis.imshow(data, cmap=cmap, vmin=limits[0], vmax=limits[1])
+            axis.set_title(name, fontsize=9)
+            axis.set_xticks([])
+            axis.set_yticks([])
+            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02)
+    figure.suptitle(title + (f" (first {bands} of {images.shape[0]} bands)" if bands < images.shape[0] else ""),
+                    fontsize=10)
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=dpi, format="png")
+    plt.close(figure)
+    return path
