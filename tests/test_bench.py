@@ -8,11 +8,12 @@ import math
 import pytest
 import torch
 
-from recon.bench.records import BenchRecord, format_table, speedups, to_json
+from recon.bench.records import BenchRecord, best_speedups, format_table, speedups, to_json
 from recon.bench.trace import BudgetExhausted, Trace, psnr_db
 from recon.cli import main
 
-JSON_KEYS = {"problem", "method", "library", "ms_per_iter", "time_to_target_s", "target_psnr_db", "best_psnr_db"}
+JSON_KEYS = {"problem", "method", "library", "ms_per_iter", "time_to_target_s", "target_psnr_db", "best_psnr_db",
+             "time_to_best_s"}
 
 
 def _trace(values, seconds):
@@ -41,6 +42,18 @@ def test_speedup_is_fastest_peer_over_fastest_recon():
     assert speedups(records) == {"p": pytest.approx(1.6 / 0.2)}
     table = format_table(records)
     assert "8.0×" in table and "not installed" in table
+
+
+def test_time_to_best_ignores_the_last_hundredth_of_a_db_and_compares_against_each_peers_own_best():
+    creeping = BenchRecord.from_trace("p", "a", "recon", _trace([20.0, 28.195, 28.2, 28.204], [1, 2, 3, 4]), 28.0)
+    assert creeping.time_to_best_s == 2                 # within 0.01 dB of 28.204 from the second iteration
+    peer = BenchRecord.from_trace("p", "b", "scico", _trace([20.0, 28.19, 28.19], [3, 6, 9]), 28.0)
+    weak = BenchRecord.from_trace("p", "c", "deepinv", _trace([27.0, 27.4], [10, 30]), 28.0)
+    assert peer.time_to_best_s == 6 and weak.time_to_best_s == 30
+    # recon reaches scico's best (28.19) at 2 s, scico at 6 s; deepinv's 27.4 at 2 s, against its 30 s
+    assert best_speedups([creeping, peer, weak]) == {"p": (3.0, "scico b")}
+    better_peer = BenchRecord.from_trace("p", "d", "sigpy", _trace([28.5], [1]), 28.0)
+    assert best_speedups([creeping, better_peer]) == {"p": None}      # no recon run reaches its best
 
 
 def test_json_has_the_issue_keys_and_null_for_missed_targets():

@@ -44,6 +44,7 @@ class CTTVSetup:
     max_iter: int = 300
     budget_s: float = 60.0
     seed: int = 0
+    repeats: int = 1                 # runs per method; the fastest is reported
 
     @property
     def angles(self) -> torch.Tensor:

@@ -45,6 +45,7 @@ class MRITVSetup:
     max_iter: int = 300
     budget_s: float = 60.0
     seed: int = 0
+    repeats: int = 1                 # runs per method; the fastest is reported
 
     def truth(self) -> torch.Tensor:
         """``camera`` at ``size``², values in [0, 1], shaped ``(1, 1, size, size)``."""

@@ -31,9 +31,18 @@ def _pointwise_magnitude(z: torch.Tensor, isotropic: bool) -> torch.Tensor:
     """|z_i| over the gradient axis (dim 2): Euclidean if isotropic, else per component."""
     if not isotropic:
         return z.abs()
-    # Sum of squares by hand: vector_norm over a short middle axis is ~50x slower on CPU.
-    squares = torch.view_as_real(z).square().sum(dim=-1) if z.is_complex() else z.square()
-    return squares.sum(dim=2, keepdim=True).sqrt()
+    # Sums of squares by hand, component by component: vector_norm over a short middle axis is ~50x
+    # slower on CPU, and a sum over an axis of 2 or 3 (or over a complex number's real view) 1.2-10x.
+    total = None
+    for d in range(z.shape[2]):
+        component = z[:, :, d]
+        if z.is_complex():
+            parts = torch.view_as_real(component)
+            square = parts[..., 0].square().add_(parts[..., 1].square())
+        else:
+            square = component.square()
+        total = square if total is None else total.add_(square)
+    return total.sqrt_().unsqueeze(2)
 
 
 class GradientNorm:
@@ -74,7 +83,9 @@ class GradientNorm:
     def prox(self, z: torch.Tensor, gamma=1.0) -> torch.Tensor:
         threshold = gamma * self._radius(z)
         magnitude = _pointwise_magnitude(z, self.isotropic)
-        return z * torch.clamp(1 - threshold / magnitude.clamp_min(torch.finfo(magnitude.dtype).tiny), min=0.0)
+        # max(0, 1 - t/|z|), in place on the fresh magnitude (no temporaries: this runs every iteration).
+        factor = magnitude.clamp_min_(torch.finfo(magnitude.dtype).tiny).reciprocal_().mul_(-threshold).add_(1.0)
+        return z * factor.clamp_(min=0.0)
 
 
 def dual_gradient_projection(x: torch.Tensor, gradient, ball, max_iter: int, tol: float) -> torch.Tensor:
