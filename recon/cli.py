@@ -76,6 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
                                            "experiments that fit it.")
     info.add_argument("path", metavar="PATH")
 
+    example = commands.add_parser(
+        "example", help="write a seeded example input (deblur, deblur-poisson, multiband, radar) to try recon run on",
+        description="Write a simulated input file with its ground truth: " + "; ".join(
+            f"{name}: {text}" for name, text in _examples().items()))
+    example.add_argument("kind", choices=list(_examples()), metavar="KIND", help=", ".join(_examples()))
+    example.add_argument("--output", metavar="PATH", help="file to write (default: KIND.h5 here)")
+    example.add_argument("--seed", type=int, default=0, help="the scene's and the noise's seed (default: 0)")
+    example.add_argument("--overwrite", action="store_true", help="replace an existing file")
+
     commands.add_parser("configs", help="list the shipped experiments, one line each",
                         description="List the shipped experiment configs (use the name with `recon run`).")
 
@@ -105,6 +114,20 @@ def _bench_problems() -> dict:
     from recon.bench.runner import PROBLEMS
 
     return PROBLEMS
+
+
+def _examples() -> dict:
+    from recon.experiments.examples import EXAMPLES
+
+    return EXAMPLES
+
+
+def _run_example(args) -> int:
+    from recon.experiments.examples import write_example
+
+    path = write_example(args.kind, args.output or f"{args.kind}.h5", seed=args.seed, overwrite=args.overwrite)
+    print(f"wrote {path}; try: recon info {path}")
+    return 0
 
 
 def _positive_float(text: str) -> float:
@@ -183,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         commands = {"demo": _run_demo, "run": _run_run, "info": _run_info, "configs": _run_configs,
-                    "bench": _run_bench}
+                    "bench": _run_bench, "example": _run_example}
         return commands[args.command](args)
     except (CommandError, FileExistsError, ValueError) as error:
         print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)

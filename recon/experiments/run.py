@@ -134,29 +134,6 @@ def _what_was_read(measurement) -> str:
     return f"{measurement.n_slices} image(s) of (channels, H, W) {tuple(measurement.data.shape[1:])}"
 
 
-def _deblur_stacks(image, measurement):
-    """Deblurring results as ``(images, 1, channels, H, W)`` (stored ``(images, channels, H, W)``), and the input.
-
-    A multiband image is ``(images, 1, bands, H, W)`` already; a blurred image ``(images, channels, H, W)``
-    gains the axis. The returned input (for the figure) is the blurred image, or ``None`` for multiband.
-    """
-    from recon.operators.deblur_acquisition import MultibandAcquisition
-
-    if isinstance(measurement.geometry, MultibandAcquisition):
-        return image, measurement, None
-    truth = measurement.ground_truth
-    return (image[:, None], replace(measurement, ground_truth=None if truth is None else truth[:, None]),
-            measurement.data[:, None])
-
-
-def _scored(image, measurement):
-    """Deblurring stacks scored image by image and channel by channel: ``(images·channels, 1, H, W)``."""
-    if measurement.modality != "deblur":
-        return image, measurement
-    flat = (lambda t: None if t is None else t.reshape(-1, 1, *t.shape[-2:]))
-    return flat(image), replace(measurement, data=flat(image), ground_truth=flat(measurement.ground_truth))
-
-
 def run_experiment(config: dict, *, input_path=None, output_path=None, device: str = "cpu",
                    overwrite: bool = False, quiet: bool = False, echo=print) -> RunSummary:
     """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file."""
@@ -170,6 +147,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     from recon.datasets.view_selection import select_views
     from recon.experiments.build import build_operator, reconstruct
     from recon.experiments.config import config_to_yaml
+    from recon.experiments.run_figure import write_run_figure
     from recon.progress import ProgressBar
 
     given = input_path or config["input"]["path"]
@@ -222,11 +200,17 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
     measured = None
     if measurement.modality == "deblur":      # (images, channels or bands, H, W) as one stack of 2D images
-        image, measurement, measured = _deblur_stacks(image, measurement)
+        from recon.experiments.deblur_stacks import as_stacks
+
+        image, measurement, measured = as_stacks(image, measurement)
     shown_truth = on_grid(image, measurement, grid, "ground_truth")
     shown_reference = on_grid(image, measurement, grid, "reference")
-    metrics, per_slice = score(*_scored(image, replace(measurement, ground_truth=shown_truth,
-                                                                reference=shown_reference)))
+    scored, shown = image, replace(measurement, ground_truth=shown_truth, reference=shown_reference)
+    if measurement.modality == "deblur":
+        from recon.experiments.deblur_stacks import as_slices
+
+        scored, shown = as_slices(image, shown)
+    metrics, per_slice = score(scored, shown)
     seconds = time.perf_counter() - started
     provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
@@ -250,27 +234,11 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                      reference=shown_reference, reference_name=measurement.reference_name, experiment=name)
         if figure_path is not None:
             with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
-                _write_figure(tmp_png, measurement.modality, image, reference, reference_name, result.history,
-                              measured, f"{name}: {source.name}")
+                write_run_figure(tmp_png, measurement.modality, image, reference, reference_name, result.history,
+                                 measured, f"{name}: {source.name}")
     summary = RunSummary(name, target, figure_path, metrics, seconds, result.iterations, result.stop_reason)
     say(_summary_line(summary))
     return summary
-
-
-def _write_figure(path, modality: str, image, reference, reference_name: str, history, measured, title: str):
-    """The run's PNG: projections of a radar volume, a row per band of a multi-band image, else one image."""
-    from recon.experiments.run_figure import run_band_figure, run_figure, run_projections
-
-    if modality == "mimo":
-        return run_projections(path, reconstruction=image, reference=reference, title=title)
-    if modality == "deblur":          # stacks (images, 1, channels, H, W)
-        if image.shape[2] > 1:
-            return run_band_figure(path, reconstruction=image[:, 0], title=title,
-                                   reference=None if reference is None else reference[:, 0])
-        image, reference = image[:, :, 0], None if reference is None else reference[:, :, 0]
-        measured = None if measured is None else measured[:, :, 0]
-    return run_figure(path, reconstruction=image, reference=reference, reference_name=reference_name,
-                      history=history, measured=measured, title=title)
 
 
 def _summary_line(summary: RunSummary) -> str:

@@ -8,6 +8,20 @@ from pathlib import Path
 import numpy as np
 
 
+def write_run_figure(path, modality: str, image, reference, reference_name: str, history, measured, title: str):
+    """The run's PNG: projections of a radar volume, a row per band of a multi-band image, else one image."""
+    if modality == "mimo":
+        return run_projections(path, reconstruction=image, reference=reference, title=title)
+    if modality == "deblur":          # stacks (images, 1, channels, H, W)
+        if image.shape[2] > 1:
+            return run_band_figure(path, reconstruction=image[:, 0], title=title,
+                                   reference=None if reference is None else reference[:, 0])
+        image, reference = image[:, :, 0], None if reference is None else reference[:, :, 0]
+        measured = None if measured is None else measured[:, :, 0]
+    return run_figure(path, reconstruction=image, reference=reference, reference_name=reference_name,
+                      history=history, measured=measured, title=title)
+
+
 def _image(tensor, index: int = 0) -> np.ndarray:
     return tensor.detach().cpu().numpy()[index, 0].astype(np.float64)
 
