@@ -114,22 +114,6 @@ def _admm_prior(config: dict, boundary: str, strength: float):
     raise ValueError(f"prior.kind: deconvolution-admm takes tv or l1-wavelet, got {section['kind']}")
 
 
-def _noise_sigma(config: dict, measurement) -> float:
-    sigma = config["solver"]["noise_sigma"]
-    if sigma is None:
-        sigma = measurement.metadata.get("noise_sigma")
-    if sigma is None:
-        raise ValueError(f"solver.discrepancy: gaussian needs the noise level, and {measurement.source} has no "
-                         "metadata@noise_sigma; set solver.noise_sigma=SIGMA")
-    try:
-        sigma = float(sigma)
-    except (TypeError, ValueError):
-        raise ValueError(f"{measurement.source}: metadata@noise_sigma: expected a number > 0, got {sigma!r}") from None
-    if not 0 < sigma < float("inf"):
-        raise ValueError(f"{measurement.source}: metadata@noise_sigma: expected a finite number > 0, got {sigma}")
-    return sigma
-
-
 def _check_combination(config: dict, multiband: bool) -> None:
     kind, prior = config["solver"]["kind"], config["prior"]["kind"]
     if kind not in DEBLUR_SOLVERS:
@@ -218,7 +202,12 @@ def _richardson_lucy(config, measurement, y, operator, stopping, callback, echo)
     if discrepancy == "auto":
         known = solver["noise_sigma"] is not None or measurement.metadata.get("noise_sigma") is not None
         discrepancy = "gaussian" if known else "poisson"
-    sigma = _noise_sigma(config, measurement) if discrepancy == "gaussian" else None
+    sigma = None
+    if discrepancy == "gaussian":
+        from recon.experiments.noise_level import noise_sigma
+
+        sigma = noise_sigma(config, measurement.metadata, measurement.source, needs="solver.discrepancy: gaussian",
+                            fix="set solver.noise_sigma=SIGMA", allow_zero=False)
     if float(y.min()) < 0:
         if echo is not None:
             echo(f"richardson-lucy: {int((y < 0).sum())} negative pixel(s) set to 0 (RL needs y >= 0)")

@@ -46,23 +46,14 @@ DIRECT = ("back-projection", "kirchhoff")
 
 def noise_radius(config: dict, metadata: dict, y: torch.Tensor, source) -> float:
     r""":math:`\varepsilon`: ``solver.epsilon``, else :math:`\sigma\sqrt M` (``solver.noise_sigma``, else the file's)."""
+    from recon.experiments.noise_level import noise_sigma
     from recon.solvers.csalsa import noise_ball_radius
 
     section = config["solver"]
     if section["epsilon"] is not None:
         return float(section["epsilon"])
-    sigma = section["noise_sigma"]
-    if sigma is None:
-        sigma = metadata.get("noise_sigma")
-    if sigma is None:
-        raise ValueError(f"solver.epsilon: csalsa needs the noise level, and {source} has no metadata@noise_sigma; "
-                         "set solver.noise_sigma=SIGMA or solver.epsilon=EPS")
-    try:
-        sigma = float(sigma)
-    except (TypeError, ValueError):
-        raise ValueError(f"{source}: metadata@noise_sigma: expected a number >= 0, got {sigma!r}") from None
-    if not sigma >= 0 or sigma == float("inf"):
-        raise ValueError(f"{source}: metadata@noise_sigma: expected a finite number >= 0, got {sigma}")
+    sigma = noise_sigma(config, metadata, source, needs="solver.epsilon: csalsa",
+                        fix="set solver.noise_sigma=SIGMA or solver.epsilon=EPS")
     return noise_ball_radius(sigma, y[0].numel())
 
 

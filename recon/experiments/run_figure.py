@@ -22,6 +22,26 @@ def write_run_figure(path, modality: str, image, reference, reference_name: str,
                       history=history, measured=measured, title=title)
 
 
+def _pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path, dpi: int) -> Path:
+    import matplotlib.pyplot as plt
+
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=dpi, format="png")
+    plt.close(figure)
+    return path
+
+
 def _image(tensor, index: int = 0) -> np.ndarray:
     return tensor.detach().cpu().numpy()[index, 0].astype(np.float64)
 
@@ -36,11 +56,7 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     >>> out.stat().st_size > 0
     True
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     image = _image(reconstruction)
     panels = [("reconstruction", image, "gray")]
     shared = None
@@ -80,11 +96,7 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
         axis.set_title("convergence", fontsize=9)
         axis.grid(True, alpha=0.3)
     figure.suptitle(title, fontsize=10)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=dpi, format="png")
-    plt.close(figure)
-    return path
+    return _save(figure, path, dpi)
 
 
 def run_projections(path, *, reconstruction, title: str, reference=None) -> Path:
@@ -116,11 +128,7 @@ def run_band_figure(path, *, reconstruction, title: str, reference=None, max_ban
     >>> out.stat().st_size > 0
     True
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     images = reconstruction.detach().cpu().numpy()[0].astype(np.float64)
     truths = None if reference is None else reference.detach().cpu().numpy()[0].astype(np.float64)
     bands = min(images.shape[0], max_bands)
@@ -144,8 +152,4 @@ def run_band_figure(path, *, reconstruction, title: str, reference=None, max_ban
             figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02)
     figure.suptitle(title + (f" (first {bands} of {images.shape[0]} bands)" if bands < images.shape[0] else ""),
                     fontsize=10)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=dpi, format="png")
-    plt.close(figure)
-    return path
+    return _save(figure, path, dpi)
