@@ -28,8 +28,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
+# torch is imported inside the functions: `recon --help` lists EXAMPLES without loading it.
 EXAMPLES = {
     "deblur": "128² camera, Gaussian blur sigma 2, noise 0.01 (deblur-wiener, deblur-rl, deblur-tv)",
     "deblur-poisson": "128² camera, Gaussian blur sigma 2, Poisson counts at peak 10 (deblur-poisson-tv)",
@@ -39,6 +38,8 @@ EXAMPLES = {
 
 
 def _blurred_camera(seed: int):
+    import torch
+
     from recon.datasets.phantoms import camera
     from recon.operators.blur import Blur
     from recon.operators.psf import gaussian_psf
@@ -53,6 +54,8 @@ def write_example(kind: str, path, *, seed: int = 0, overwrite: bool = False) ->
     if kind not in EXAMPLES:
         raise ValueError(f"recon example: expected one of {', '.join(EXAMPLES)}, got {kind!r}")
     if kind in ("deblur", "deblur-poisson"):
+        import torch
+
         from recon.datasets.deblur_format import write_deblur
 
         truth, psf, clean, generator = _blurred_camera(seed)
@@ -70,6 +73,8 @@ def write_example(kind: str, path, *, seed: int = 0, overwrite: bool = False) ->
 
 
 def _multiband(path, seed: int, overwrite: bool) -> Path:
+    import torch
+
     from recon.datasets.deblur_format import write_multiband
     from recon.datasets.galaxies import multiband_scene
     from recon.operators.deblur_acquisition import MultibandAcquisition
