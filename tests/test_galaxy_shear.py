@@ -8,6 +8,14 @@ at SNR 20 ten RL iterations are still better than none here (the authors' RL is 
 holds is the trend: RL's advantage shrinks as the noise grows. (Fifty RL iterations, diagnosed
 on seeds 10000–10059 without the sky pedestal, do reach 0.075 at SNR 20, worse than none:
 the authors' ordering needs more noise amplification than ten iterations give here.)
+
+Two more differences from the authors' code were tried on seeds 0–39 and do not bring their
+ordering back either: their RL starts from the observation itself rather than a flat image
+(here: RL 0.0404 / 0.0274 / 0.0207, better still), and their pipeline keeps the sky in the
+observation, min–max normalises it and deconvolves that (none 0.2044 / 0.0606 / 0.0634, RL 0.1319 /
+0.0250 / 0.0187: both much worse at SNR 20, RL still ahead). They measure shapes with FPFS, not
+adaptive moments (the issue's estimator, used here); the Gaussian weight of adaptive moments averages
+the noise that ten RL iterations amplify, which is the likeliest reason the SNR-20 ordering differs.
 """
 
 import importlib.util
