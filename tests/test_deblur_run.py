@@ -206,3 +206,23 @@ def test_bad_psf_files_name_the_file_and_the_field(files, tmp_path, capsys):
         assert _run("deblur-wiener", files["blurred"], tmp_path / "out.h5", f"operator.psf={path}") == 2
         message = capsys.readouterr().err.strip()
         assert "\n" not in message and str(path) in message and words in message, message
+
+
+def test_a_psf_per_channel_is_deblurred_channel_by_channel(tmp_path):
+    truth = torch.rand(1, 3, 32, 32, dtype=torch.float64, generator=torch.Generator().manual_seed(4))
+    truth = Blur(gaussian_psf(5, 1.0), (32, 32), "reflect").A(truth)            # smooth enough to deblur
+    psfs = torch.stack([gaussian_psf(9, s) for s in (1.0, 1.5, 2.0)])
+    blurred = Blur(psfs, (32, 32), "reflect").A(truth)
+    source = write_deblur(tmp_path / "rgb.h5", blurred, psfs, ground_truth=truth)
+    output = tmp_path / "rgb_wiener.h5"
+    assert _run("deblur-wiener", source, output, "prior.strength=1e-4") == 0
+    with h5py.File(output) as f:
+        assert f["reconstruction"].shape == (1, 3, 32, 32) and f["metrics/psnr_db"].shape == (3,)
+        restored = f["metrics/psnr_db"][()]
+    from recon.metrics import psnr
+
+    before = [psnr(blurred[0, k], truth[0, k], data_range=float(truth[0, k].max() - truth[0, k].min()))
+              for k in range(3)]
+    # measured gains (no noise, λ = 1e-4): +24.8 / +11.9 / +6.3 dB, the narrowest PSF undone best
+    assert all(after > plain + 4.0 for after, plain in zip(restored, before)), (restored, before)
+    assert restored[0] > restored[1] > restored[2]
