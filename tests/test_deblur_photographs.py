@@ -12,10 +12,10 @@ iteration (an oracle stop, the fairest to it). Measured PSNR [dB]:
 =================== ======= ======= ======== =========
 image, PSF          TV      Wiener  RL       TV margin
 =================== ======= ======= ======== =========
-camera, Gaussian    27.16   26.15   26.49    +0.67
-camera, motion      29.07   26.81   26.85    +2.22
-hubble, motion      29.87   27.35   29.46    +0.41
-hubble, Gaussian    26.40   25.92   27.61    −1.21
+camera, Gaussian    27.16   26.20   26.49    +0.67
+camera, motion      29.07   27.26   26.85    +1.81
+hubble, motion      29.87   27.32   29.46    +0.41
+hubble, Gaussian    26.40   25.90   27.61    −1.21
 =================== ======= ======= ======== =========
 
 The last row is a limit of TV, not a slip of the solver (600 iterations and
@@ -75,7 +75,7 @@ PSFS = {"gaussian": lambda: gaussian_psf(13, 2.0), "motion": lambda: motion_psf(
 # (image, PSF, TV's λ grid, measured TV - max(Wiener, RL) in dB)
 PHOTOGRAPH_CASES = [
     ("camera", "gaussian", (3e-4, 1e-3, 3e-3), 0.67),
-    ("camera", "motion", (3e-4, 1e-3, 3e-3), 2.22),
+    ("camera", "motion", (3e-4, 1e-3, 3e-3), 1.81),
     ("hubble_deep_field", "motion", (3e-4, 1e-3, 3e-3), 0.41),
     ("hubble_deep_field", "gaussian", (1e-4, 3e-4, 1e-3), -1.21),
 ]
@@ -93,7 +93,7 @@ def test_tv_against_wiener_and_richardson_lucy(name, psf, grid, measured):
                  for s in (0.001, 0.003, 0.01, 0.03) for r in ("identity", "gradient"))
     rl = best_richardson_lucy(y, blur, truth)
     print(f"{name} {psf}: TV {tv:.2f} Wiener {wiener:.2f} RL {rl:.2f}")
-    assert tv > wiener + 0.4                       # measured at least +0.47 dB over the best Wiener
+    assert tv > wiener + 0.4                       # measured at least +0.50 dB over the best Wiener
     margin = tv - max(wiener, rl)
     assert margin == pytest.approx(measured, abs=0.25)
 

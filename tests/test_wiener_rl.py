@@ -168,3 +168,21 @@ def test_richardson_lucy_errors():
         with pytest.raises(ValueError, match=message) as error:
             call()
         assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("regulariser", ["identity", "gradient"])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_wiener_with_reflection_solves_the_neumann_normal_equations(regulariser, symmetric):
+    # A symmetric PSF takes the closed DCT form, an asymmetric one CG; both solve the same equations,
+    # whose gradient regulariser is the Neumann one.
+    from recon.operators.psf import gaussian_psf
+
+    shape, strength = (8, 7), 0.05
+    psf = gaussian_psf(5, 1.2) if symmetric else _random(5, 3, seed=7)
+    blur = Blur(psf, shape, "reflect")
+    A = _dense(blur.A, shape)
+    R = _dense(lambda v: _regulariser_normal(v, regulariser, "reflect"), shape)
+    y = _random(1, 1, *shape, seed=8)
+    expected = torch.linalg.solve(A.T @ A + strength * R, A.T @ y.reshape(-1))
+    estimate = wiener_deconvolution(y, blur, strength, regulariser=regulariser, tol=1e-13)
+    assert float((estimate.reshape(-1) - expected).abs().max()) < 1e-10

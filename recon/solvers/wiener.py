@@ -17,9 +17,19 @@ one FFT pair, with the regulariser
     without pulling the mean to 0 (the DC term is left to the data, so
     :math:`\hat h(0) \ne 0` is needed).
 
-For the ``"zero"`` and ``"reflect"`` boundaries there is no diagonalisation: the
-same normal equations are solved by conjugate gradients (the gradient
-regulariser keeps its periodic differences), to ``tol`` relative residual.
+For the ``"zero"`` and ``"reflect"`` boundaries the gradient regulariser takes Neumann forward
+differences (:class:`recon.priors.FiniteDifference`, the last row and column 0), the gradient of
+an image that does not wrap around. A reflected blur by a symmetric PSF (one for every channel)
+and that Laplacian are both diagonal in the orthonormal DCT-II
+(:class:`~recon.solvers.deconvolution_transforms.CosineDiagonal`), so there, too, the solve is
+closed form,
+
+.. math:: x = C^\top\Big[\frac{b \odot C y}{b^2 + \lambda\,\ell}\Big],
+
+:math:`b` the blur's DCT eigenvalues and :math:`\ell` the Laplacian's (1 for the identity): 1.5 ms
+at 128² against seconds of CG. Otherwise (zero boundary, asymmetric or per-channel PSFs,
+complex images) the same normal equations are solved by conjugate gradients to ``tol``
+relative residual.
 """
 
 from __future__ import annotations
@@ -41,11 +51,30 @@ def _regulariser_symbol(shape: tuple[int, int], regulariser: str, dtype, device)
     return 4 * torch.sin(w0 / 2)[:, None] ** 2 + 4 * torch.sin(w1 / 2)[None, :] ** 2
 
 
-def _regulariser_normal(x: torch.Tensor, regulariser: str) -> torch.Tensor:
-    r""":math:`R^\top R x`: ``x`` itself, or the periodic negative Laplacian :math:`D^\top D x`."""
+def _regulariser_normal(x: torch.Tensor, regulariser: str, boundary: str = "circular") -> torch.Tensor:
+    r""":math:`R^\top R x`: ``x`` itself, or the negative Laplacian :math:`D^\top D x` (periodic for the
+    circular boundary, Neumann otherwise)."""
     if regulariser == "identity":
         return x
+    if boundary != "circular":
+        from recon.priors.finite_difference import FiniteDifference
+
+        gradient = FiniteDifference(2)
+        return gradient.A_adjoint(gradient.A(x))
     return (4 * x - torch.roll(x, 1, -2) - torch.roll(x, -1, -2) - torch.roll(x, 1, -1) - torch.roll(x, -1, -1))
+
+
+def _cosine_solve(y: torch.Tensor, blur, strength: float, regulariser: str) -> torch.Tensor:
+    """The closed form in the DCT basis (module text) for a reflected blur by a symmetric PSF."""
+    from recon.solvers.deconvolution_transforms import CosineDiagonal
+
+    basis = CosineDiagonal(blur, y)
+    symbol = basis.blur_symbol
+    denominator = symbol**2 + strength * (basis.laplacian_symbol if regulariser == "gradient" else 1.0)
+    if float(denominator.min()) <= 0:
+        raise ValueError("wiener_deconvolution: the blur's DCT eigenvalues vanish somewhere; use strength > 0"
+                         + (" and a PSF of non-zero sum" if regulariser == "gradient" else ""))
+    return basis.inverse(basis.forward(y) * (symbol / denominator))
 
 
 def wiener_deconvolution(y: torch.Tensor, blur, strength: float, *, regulariser: str = "identity",
@@ -74,12 +103,19 @@ def wiener_deconvolution(y: torch.Tensor, blur, strength: float, *, regulariser:
         raise ValueError(f"wiener_deconvolution: regulariser must be one of {', '.join(REGULARISERS)}, "
                          f"got {regulariser!r}")
     blur.check_range(y)
+    if blur.boundary == "reflect" and blur.psf.dim() == 2 and not y.is_complex() and strength > 0:
+        from recon.solvers.deconvolution_transforms import is_symmetric_psf
+
+        if is_symmetric_psf(blur.psf):
+            return _cosine_solve(y, blur, strength, regulariser)
     if blur.boundary != "circular":
         if strength == 0:
             raise ValueError(f"wiener_deconvolution: boundary {blur.boundary!r} is solved by CG, which needs "
                              "strength > 0 (the normal equations may be singular)")
-        outcome = conjugate_gradient(lambda v: blur.A_adjoint(blur.A(v)) + strength * _regulariser_normal(v, regulariser),
-                                     blur.A_adjoint(y), max_iter=max_iter, tol=tol)
+        boundary = blur.boundary
+        outcome = conjugate_gradient(
+            lambda v: blur.A_adjoint(blur.A(v)) + strength * _regulariser_normal(v, regulariser, boundary),
+            blur.A_adjoint(y), max_iter=max_iter, tol=tol)
         return outcome.x
     real = y.real.dtype if y.is_complex() else y.dtype
     complex_dtype = torch.complex128 if real == torch.float64 else torch.complex64
