@@ -92,3 +92,19 @@ def test_errors_are_one_line():
         deconvolution_admm(y, blur, TV(0.1), penalty=0.0)
     with pytest.raises(ValueError, match="pcg_steps"):
         deconvolution_admm(y, blur, TV(0.1), pcg_steps=0)
+
+
+@pytest.mark.parametrize("width", [16, 15])
+def test_the_least_squares_misfit_from_coefficients_equals_the_pixels_one(width):
+    # Parseval on the half spectrum (FFT path) and orthonormality (DCT path): the misfit is valued
+    # without an inverse transform, so it must equal ||u - v||^2 computed on the pixels.
+    from recon.operators.blur import Blur
+    from recon.operators.psf import gaussian_psf
+    from recon.solvers.deconvolution_transforms import CosineDiagonal, FourierDiagonal
+
+    g = torch.Generator().manual_seed(11)
+    u, v = (torch.randn(2, 3, 12, width, dtype=torch.float64, generator=g) for _ in range(2))
+    for basis, boundary in ((FourierDiagonal, "circular"), (CosineDiagonal, "reflect")):
+        transform = basis(Blur(gaussian_psf(5, 1.0), (12, width), boundary), u)
+        got = transform.squared_distance(transform.forward(u), transform.forward(v))
+        assert got == pytest.approx(float((u - v).square().sum()), rel=1e-12)

@@ -7,7 +7,7 @@ from a file (``.npy``, or HDF5 as ``file.h5`` with one dataset or ``file.h5:data
 ``operator.boundary`` the boundary model. The reconstruction is ``solver.kind``:
 
 * ``wiener`` — :math:`\min_x \|Hx - y\|^2 + \lambda\|Rx\|^2` in closed form (FFT for the circular
-  boundary, CG otherwise), :math:`R = I` for ``prior.kind: l2``, :math:`R = \nabla` for ``tikhonov``;
+  boundary, DCT for a reflected one with a symmetric PSF, CG otherwise), :math:`R = I` for ``prior.kind: l2``, :math:`R = \nabla` for ``tikhonov``;
 * ``richardson-lucy`` — EM for Poisson counts, stopped by ``solver.max_iter``, ``solver.tol``
   or the discrepancy principle (``solver.discrepancy``: ``poisson``, or ``gaussian`` with
   :math:`\sigma` from ``solver.noise_sigma`` or the file's ``metadata@noise_sigma``, or ``auto``:
