@@ -35,14 +35,20 @@ boundary choice:
 
 * FFT path (:class:`~recon.solvers.deconvolution_transforms.PeriodicTV`): 1.4–1.6 ms an
   iteration (one forward and one inverse real FFT: with least squares the misfit is valued
-  from the Fourier coefficients, by Parseval); within 0.01 dB of its best, 28.19 dB, after 16
-  iterations (0.03 s), 28.1 dB after 9 (0.02 s);
+  from the Fourier coefficients, by Parseval); with the default over-relaxation within 0.01 dB of
+  its best, 28.20 dB, after 9 iterations (0.014 s), 28.1 dB after 5 (0.009 s);
 * Neumann TV with the circular blur, 3 PCG steps an x-update: about 10 ms an
   iteration, best 28.28 dB (its TV is the better model at the image's edges),
   28.1 dB after 2–3 iterations (0.04–0.07 s);
 * DCT path (reflected blur, Neumann TV, exact) at 128²: about 7 ms an iteration,
   converged to 3·10⁻⁴ of PDHG's optimum. On photographs, whose edges do not wrap
   around, the reflected model is the right one; :mod:`tests.test_deblur_photographs` uses it.
+
+**Over-relaxation** (Eckstein & Bertsekas 1992; Boyd et al. 2011, §3.4.3): each split sees
+:math:`\alpha\,Kx + (1 - \alpha)\,z` in place of :math:`Kx` (likewise :math:`x` for :math:`w`, :math:`Hx` for
+:math:`v`), converging for every :math:`\alpha \in (0, 2)`. On the benchmark, :math:`\alpha` = 1.7
+(the default) comes within 0.01 dB of its best (28.205 dB) after 9 iterations, plain ADMM (1) after 16
+(28.188 dB); 1.5 after 10, 1.9 after 8.
 
 **Penalties.** :math:`\rho_z` (``penalty``, default :math:`10\lambda` for least squares on
 images in [0, 1], :math:`2\lambda` for Poisson counts) trades the speed of the
@@ -122,6 +128,13 @@ class _DiagonalSolve:
         return t.inverse(coefficients), coefficients * t.blur_symbol
 
 
+def _relaxed(value: torch.Tensor, previous: torch.Tensor, alpha: float) -> torch.Tensor:
+    r""":math:`\alpha\,value + (1 - \alpha)\,previous`, a fresh tensor (``value`` itself is kept)."""
+    if alpha == 1.0:
+        return value.clone()
+    return torch.mul(value, alpha).add_(previous, alpha=1.0 - alpha)
+
+
 def _pcg(normal, rhs, x, precondition, steps: int) -> torch.Tensor:
     """``steps`` preconditioned CG steps on ``normal(x) = rhs`` from ``x``."""
     r = rhs - normal(x)
@@ -143,7 +156,7 @@ def _pcg(normal, rhs, x, precondition, steps: int) -> torch.Tensor:
 def deconvolution_admm(y: torch.Tensor, blur, prior, *, data=None, nonnegative: bool = False,
                        penalty: float | None = None, constraint_penalty: float | None = None,
                        data_penalty: float | None = None, pcg_steps: int = 3, x0: torch.Tensor | None = None,
-                       stopping: Stopping | None = None, callback=None) -> Result:
+                       relaxation: float = 1.7, stopping: Stopping | None = None, callback=None) -> Result:
     r"""Minimise ``data(Hx, y) + prior(x)`` (optionally with :math:`x \ge 0`) by ADMM with closed-form splits.
 
     :param y: the blurred image ``(batch, channels, H, W)``, real (counts for the Poisson term).
@@ -160,6 +173,7 @@ def deconvolution_admm(y: torch.Tensor, blur, prior, *, data=None, nonnegative: 
         likelihood's curvature :math:`y/v^2` is about :math:`1/\bar y` where :math:`v \approx y`).
     :param pcg_steps: CG steps per x-update where no transform diagonalises it (module text).
     :param x0: start (default :math:`H^\top y`, clipped at 0 with ``nonnegative``).
+    :param relaxation: over-relaxation :math:`\alpha \in (0, 2)` (module text); 1 is plain ADMM.
     :param stopping: when to stop (default ``Stopping()``, 500 iterations).
     :param callback: ``callback(iteration, x)``, untimed; returning ``False`` stops.
 
@@ -187,6 +201,8 @@ def deconvolution_admm(y: torch.Tensor, blur, prior, *, data=None, nonnegative: 
         raise ValueError(f"deconvolution_admm: data must be LeastSquares or PoissonLikelihood, got {type(data).__name__}")
     if pcg_steps < 1:
         raise ValueError(f"deconvolution_admm: pcg_steps must be >= 1, got {pcg_steps}")
+    if not 0 < relaxation < 2:
+        raise ValueError(f"deconvolution_admm: relaxation must be in (0, 2), got {relaxation}")
     K, g = prior.split()
     kind = _laplacian_kind(K)
     strength = float(getattr(prior, "strength", 1.0))
@@ -250,15 +266,16 @@ def deconvolution_admm(y: torch.Tensor, blur, prior, *, data=None, nonnegative: 
         x_new, hx = solve_x(rhs, x)        # hx: Hx, or its coefficients (least squares, exact x-updates)
         kx = K.A(x_new)
         # Each split as u = (its argument + dual), z = prox(u), dual = u - z: b + Kx - z with one add fewer.
-        shifted = kx + b
+        # With over-relaxation each split's argument is alpha (its value) + (1 - alpha) (the split's old variable).
+        shifted = _relaxed(kx, z, relaxation).add_(b)
         z = g.prox(shifted, gamma=1.0 / rho_z)
         b = shifted.sub_(z)
         if nonnegative:
-            shifted = x_new + c
+            shifted = _relaxed(x_new, w, relaxation).add_(c)
             w = shifted.clamp_min(0)
             c = shifted.sub_(w)
         if poisson:
-            shifted = hx + a
+            shifted = _relaxed(hx, v, relaxation).add_(a)
             v = data.prox(shifted, y, 1.0 / rho_v)
             a = shifted.sub_(v)
             fit = float(data.fn(hx, y).sum())
