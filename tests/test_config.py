@@ -14,7 +14,7 @@ from recon.experiments.experiment_schema import EXPERIMENT_SCHEMA
 from recon.experiments.schema import ConfigError, Field, Section, iter_fields, validate
 
 SOLVER_KEYS = ("kind, filter, max_iter, tol, residual_tol, time_limit, preconditioning, constraint, damping, "
-               "penalty, kappa, cg_max_iter, epsilon, noise_sigma, data_term, discrepancy, tau")
+               "penalty, kappa, cg_max_iter, epsilon, noise_sigma, data_term, discrepancy, tau, relaxation")
 TOP_KEYS = "name, description, modality, input, operator, prior, solver, output"
 
 
@@ -88,7 +88,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 10 + 13 + 17 + 3
+    assert len(dotted_keys) == 3 + 9 + 10 + 13 + 18 + 3
 
 
 def test_every_field_is_documented():

@@ -173,7 +173,7 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
         result = deconvolution_admm(y, operator, _admm_prior(config, setup.boundary, strength),
                                     data=PoissonLikelihood() if poisson else LeastSquares(),
                                     nonnegative=solver["constraint"] == "nonnegative", penalty=solver["penalty"],
-                                    stopping=stopping, callback=callback)
+                                    relaxation=solver["relaxation"], stopping=stopping, callback=callback)
     else:
         from recon.experiments.build import _constraint
         from recon.priors import TV, L1Wavelet, Tikhonov
