@@ -139,3 +139,28 @@ def test_a_mimo_config_on_a_ct_file_names_the_mismatch(tmp_path, capsys):
     assert main(["run", "mimo-l1", "--input", str(ct), "--output", str(tmp_path / "out.h5"), "--quiet"]) == 2
     message = capsys.readouterr().err.strip()
     assert "\n" not in message and "a mimo measurement" in message and "ct data" in message
+
+
+def test_a_noise_level_per_scan_gives_each_scan_its_own_epsilon(tmp_path, capsys):
+    acquisition = _acquisition()
+    truths = torch.cat([extended_targets(COUNTS, seed=s) for s in (0, 1)])
+    clean = acquisition.operator().A(truths)
+    noisy, sigmas = [], []
+    for k, snr in enumerate((30.0, 10.0)):
+        y, sigma = add_complex_noise(clean[k:k + 1], snr, seed=2000 + k)
+        noisy.append(y)
+        sigmas.append(sigma)
+    path = write_radar(tmp_path / "two.h5", torch.cat(noisy), acquisition, ground_truth=truths,
+                       metadata={"noise_sigma": sigmas})
+    m = (10 * 12 * 13) ** 0.5
+    assert main(["run", "mimo-l1", "--input", str(path), "--output", str(tmp_path / "a.h5"),
+                 "--set", "solver.max_iter=2"]) == 0
+    shown = capsys.readouterr().out
+    assert f"epsilon = [{sigmas[0] * m:.4g}, {sigmas[1] * m:.4g}]" in shown
+    assert main(["run", "mimo-l1", "--input", str(path), "--output", str(tmp_path / "b.h5"),
+                 "--set", "solver.max_iter=2", "--set", "input.index=1"]) == 0
+    assert f"epsilon = {sigmas[1] * m:.4g}," in capsys.readouterr().out
+    bad = write_radar(tmp_path / "bad.h5", torch.cat(noisy), acquisition, metadata={"noise_sigma": [0.1, 0.2, 0.3]})
+    assert main(["run", "mimo-l1", "--input", str(bad), "--output", str(tmp_path / "c.h5"), "--quiet"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert message.endswith("metadata@noise_sigma: expected one value or one per scan (2), got 3") and str(bad) in message

@@ -17,8 +17,8 @@ transmitter ``t``, in the model of :class:`recon.operators.NearFieldMIMO`:
 :math:`y = \sum_p x(p)\, e^{-jk(R_t + R_r)} / (4\pi R_t R_r)`. A measured data set
 drops in with h5py alone: the responses, the antenna positions, the
 frequencies and the grid to image on. ``metadata@noise_sigma`` (the standard
-deviation of the complex noise per sample, :math:`E|n|^2 = \sigma^2`) sets
-C-SALSA's :math:`\varepsilon = \sigma\sqrt M` when present.
+deviation of the complex noise per sample, :math:`E|n|^2 = \sigma^2`; one value, or one per
+scan) sets C-SALSA's :math:`\varepsilon = \sigma\sqrt M` when present.
 """
 
 from __future__ import annotations
@@ -150,4 +150,6 @@ def write_radar(path, data: torch.Tensor, acquisition, *, ground_truth: torch.Te
             for key, value in (metadata or {}).items():
                 if isinstance(value, (str, int, float, bool, np.number)):
                     meta.attrs[key] = value
+                elif isinstance(value, (list, tuple, np.ndarray)):       # e.g. one noise_sigma per scan
+                    meta.attrs[key] = np.asarray(value, dtype=np.float64)
     return Path(path)

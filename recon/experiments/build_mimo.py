@@ -44,17 +44,19 @@ from recon.experiments.build import Reconstruction, _stopping
 DIRECT = ("back-projection", "kirchhoff")
 
 
-def noise_radius(config: dict, metadata: dict, y: torch.Tensor, source) -> float:
-    r""":math:`\varepsilon`: ``solver.epsilon``, else :math:`\sigma\sqrt M` (``solver.noise_sigma``, else the file's)."""
-    from recon.experiments.noise_level import noise_sigma
+def noise_radius(config: dict, metadata: dict, y: torch.Tensor, source):
+    r""":math:`\varepsilon`: ``solver.epsilon``, else :math:`\sigma\sqrt M` per scan (``solver.noise_sigma``,
+    else the file's one value or one per scan); a float when every scan has the same, else a list."""
+    from recon.experiments.noise_level import noise_sigmas
     from recon.solvers.csalsa import noise_ball_radius
 
     section = config["solver"]
     if section["epsilon"] is not None:
         return float(section["epsilon"])
-    sigma = noise_sigma(config, metadata, source, needs="solver.epsilon: csalsa",
-                        fix="set solver.noise_sigma=SIGMA or solver.epsilon=EPS")
-    return noise_ball_radius(sigma, y[0].numel())
+    sigmas = noise_sigmas(config, metadata, source, int(y.shape[0]), needs="solver.epsilon: csalsa",
+                          fix="set solver.noise_sigma=SIGMA or solver.epsilon=EPS")
+    radii = [noise_ball_radius(sigma, y[0].numel()) for sigma in sigmas]
+    return radii[0] if len(set(radii)) == 1 else radii
 
 
 def mimo_prior(config: dict):
@@ -98,7 +100,8 @@ def reconstruct_mimo(config: dict, measurement, *, device: str = "cpu", callback
     prior = mimo_prior(config)
     section = config["solver"]
     if echo is not None:
-        echo(f"csalsa: {prior!r}, epsilon = {epsilon:.4g}, penalty = {section['penalty'] or 1.0:g}, "
+        shown = f"{epsilon:.4g}" if isinstance(epsilon, float) else "[" + ", ".join(f"{e:.4g}" for e in epsilon) + "]"
+        echo(f"csalsa: {prior!r}, epsilon = {shown}, penalty = {section['penalty'] or 1.0:g}, "
              f"kappa = {section['kappa']:g}")
     penalty = 1.0 if section["penalty"] is None else section["penalty"]
     result = csalsa(y, operator, prior, epsilon=epsilon, penalty=penalty, kappa=section["kappa"],
