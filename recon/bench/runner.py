@@ -10,24 +10,30 @@ import time
 from pathlib import Path
 
 
+def _setup(cls, options: dict):
+    """The problem's set-up from the options it has fields for (``n_views`` is CT's alone, for example)."""
+    from dataclasses import fields
+
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in options.items() if k in known})
+
+
 def _ct_tv(options: dict, echo):
     from recon.bench.ct_tv import CTTVSetup, run
 
-    return run(CTTVSetup(**options), echo=echo)
+    return run(_setup(CTTVSetup, options), echo=echo)
 
 
 def _mri_tv(options: dict, echo):
     from recon.bench.mri_tv import MRITVSetup, run
 
-    known = {"size", "max_iter", "budget_s", "seed", "repeats"}
-    return run(MRITVSetup(**{k: v for k, v in options.items() if k in known}), echo=echo)
+    return run(_setup(MRITVSetup, options), echo=echo)
 
 
 def _deblur_tv(options: dict, echo):
     from recon.bench.deblur_tv import DeblurTVSetup, run
 
-    known = {"size", "max_iter", "budget_s", "seed", "repeats"}
-    return run(DeblurTVSetup(**{k: v for k, v in options.items() if k in known}), echo=echo)
+    return run(_setup(DeblurTVSetup, options), echo=echo)
 
 
 # name -> (one-line description, runner(options, echo) -> list[BenchRecord])

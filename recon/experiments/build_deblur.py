@@ -109,9 +109,7 @@ def _admm_prior(config: dict, boundary: str, strength: float):
     if section["kind"] == "tv":
         kind = PeriodicTV if boundary == "circular" else TV
         return kind(strength, isotropic=section["isotropic"])
-    if section["kind"] == "l1-wavelet":
-        return L1Wavelet(strength, section["wavelet"], levels=section["levels"])
-    raise ValueError(f"prior.kind: deconvolution-admm takes tv or l1-wavelet, got {section['kind']}")
+    return L1Wavelet(strength, section["wavelet"], levels=section["levels"])      # l1-wavelet: checked first
 
 
 def _check_combination(config: dict, multiband: bool) -> None:
@@ -133,6 +131,29 @@ def _check_combination(config: dict, multiband: bool) -> None:
                          "PSF, use tv")
     if config["solver"]["data_term"] == "poisson" and kind != "deconvolution-admm":
         raise ValueError(f"solver.data_term: poisson is solved by deconvolution-admm, not {kind}")
+    if kind == "deconvolution-admm" and prior not in ("tv", "l1-wavelet"):
+        raise ValueError(f"prior.kind: deconvolution-admm takes tv or l1-wavelet, got {prior}")
+    if multiband and prior not in ("joint-tv", "none"):
+        raise ValueError(f"prior.kind: a multiband image (bands, H, W) takes joint-tv (or none), got {prior}")
+
+
+def fits(config: dict, setup) -> bool:
+    """Whether ``config`` can deblur a file of this set-up (the checks :func:`reconstruct_deblur` makes first).
+
+    >>> import torch
+    >>> from recon.experiments.config import load_experiment
+    >>> from recon.operators.deblur_acquisition import BlurAcquisition
+    >>> setup = BlurAcquisition(torch.ones(3, 3), (8, 8))
+    >>> fits(load_experiment("deblur-tv"), setup), fits(load_experiment("deblur-multiband"), setup)
+    (True, False)
+    """
+    from recon.operators.deblur_acquisition import MultibandAcquisition
+
+    try:
+        _check_combination(config, isinstance(setup, MultibandAcquisition))
+    except ValueError:
+        return False
+    return True
 
 
 def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callback=None,
@@ -186,9 +207,6 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
                  "l1-wavelet": lambda: L1Wavelet(strength, section["wavelet"], levels=section["levels"]),
                  "tikhonov": lambda: Tikhonov(strength, "gradient"),
                  "none": lambda: None}[section["kind"]]()
-        if multiband and section["kind"] not in ("joint-tv", "none"):
-            raise ValueError(f"prior.kind: a multiband image (bands, H, W) takes joint-tv (or none), "
-                             f"got {section['kind']}")
         result = pdhg(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback)
     return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
                           time.perf_counter() - started, strength)

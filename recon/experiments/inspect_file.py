@@ -174,10 +174,10 @@ def describe_file(path) -> list[str]:
         lines.append(f"  reference: {measurement.reference_name} (its correlation will be reported)")
     fitting = fitting_experiments(measurement.modality)
     if measurement.modality == "deblur":          # joint TV needs bands; one image per PSF needs the rest
-        from recon.operators.deblur_acquisition import MultibandAcquisition
+        from recon.experiments.build_deblur import fits
+        from recon.experiments.config import load_experiment
 
-        multiband = isinstance(measurement.geometry, MultibandAcquisition)
-        fitting = [name for name in fitting if (name == "deblur-multiband") == multiband]
+        fitting = [name for name in fitting if fits(load_experiment(name), measurement.geometry)]
     lines.append("experiments that fit: " + (", ".join(fitting) or f"none shipped yet for {measurement.modality}"))
     return lines
 

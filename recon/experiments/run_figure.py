@@ -42,6 +42,18 @@ def _save(figure, path, dpi: int) -> Path:
     return path
 
 
+def _panel(figure, axis, name: str, data: np.ndarray, cmap: str, limits) -> None:
+    """One image panel with its title and colour bar; an error map (``RdBu_r``) is centred on 0 instead."""
+    if cmap == "RdBu_r":
+        bound = float(np.abs(data).max()) or 1.0
+        limits = (-bound, bound)
+    shown = axis.imshow(data, cmap=cmap, vmin=limits[0], vmax=limits[1])
+    axis.set_title(name, fontsize=9)
+    axis.set_xticks([])
+    axis.set_yticks([])
+    figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02)
+
+
 def _image(tensor, index: int = 0) -> np.ndarray:
     return tensor.detach().cpu().numpy()[index, 0].astype(np.float64)
 
@@ -70,16 +82,7 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     columns = len(panels) + int(curve)
     figure, axes = plt.subplots(1, columns, figsize=(3.6 * columns, 3.6), squeeze=False)
     for axis, (name, data, cmap) in zip(axes[0], panels):
-        if cmap == "RdBu_r":
-            bound = float(np.abs(data).max()) or 1.0
-            shown = axis.imshow(data, cmap=cmap, vmin=-bound, vmax=bound)
-        else:
-            low, high = shared if shared is not None else (data.min(), data.max())
-            shown = axis.imshow(data, cmap=cmap, vmin=low, vmax=high)
-        axis.set_title(name, fontsize=9)
-        axis.set_xticks([])
-        axis.set_yticks([])
-        figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02)
+        _panel(figure, axis, name, data, cmap, shared if shared is not None else (data.min(), data.max()))
     if curve:
         axis = axes[0][-1]
         objective = np.asarray(history.objective, dtype=np.float64)
@@ -143,13 +146,7 @@ def run_band_figure(path, *, reconstruction, title: str, reference=None, max_ban
         low = min(p[1].min() for p in panels[:2])
         high = max(p[1].max() for p in panels[:2])
         for axis, (name, data, cmap) in zip(axes[band], panels):
-            bound = float(np.abs(data).max()) or 1.0
-            limits = (-bound, bound) if cmap == "RdBu_r" else (low, high)
-            shown = axis.imshow(data, cmap=cmap, vmin=limits[0], vmax=limits[1])
-            axis.set_title(name, fontsize=9)
-            axis.set_xticks([])
-            axis.set_yticks([])
-            figure.colorbar(shown, ax=axis, fraction=0.046, pad=0.02)
+            _panel(figure, axis, name, data, cmap, (low, high))
     figure.suptitle(title + (f" (first {bands} of {images.shape[0]} bands)" if bands < images.shape[0] else ""),
                     fontsize=10)
     return _save(figure, path, dpi)
