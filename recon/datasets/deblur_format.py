@@ -43,13 +43,13 @@ from recon.datasets.errors import InputError
 from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import read_dataset
+from recon.operators.blur import BOUNDARIES
 
 FORMAT = "recon-deblur"
 DESCRIPTION = "recon's deblurring HDF5 layout: blurred images, their PSF (shared or per channel), optional multiband"
 LAYOUT_ATTR = "recon_format"
 LAYOUT = "deblur"
 VERSION = 1
-BOUNDARIES = ("circular", "zero", "reflect")
 
 
 def sniff(path: Path, h5) -> bool:

@@ -27,16 +27,17 @@ from dataclasses import dataclass
 
 import torch
 
-BOUNDARIES = ("circular", "zero", "reflect")
+from recon.operators.blur import BOUNDARIES, checked_psf
 
 
 def _normalised_psf(psf, owner: str, ranks=(2, 3)) -> torch.Tensor:
-    psf = torch.as_tensor(psf, dtype=torch.float64)
-    if psf.dim() not in ranks or 0 in psf.shape:
+    """``psf`` checked (:func:`~recon.operators.blur.checked_psf`, then rank, sign and sum) and scaled to sum 1."""
+    psf = checked_psf(psf, owner)
+    if psf.dim() not in ranks:
         shapes = " or ".join({2: "(kh, kw)", 3: "(channels, kh, kw)"}[r] for r in ranks)
         raise ValueError(f"{owner}: the PSF must be shaped {shapes}, got {tuple(psf.shape)}")
-    if not bool(torch.isfinite(psf).all()) or float(psf.min()) < 0:
-        raise ValueError(f"{owner}: the PSF must be finite and non-negative")
+    if float(psf.min()) < 0:
+        raise ValueError(f"{owner}: the PSF must be non-negative")
     sums = psf.sum(dim=(-2, -1), keepdim=True)
     if float(sums.min()) <= 0:
         raise ValueError(f"{owner}: every PSF must have a positive sum")
