@@ -26,19 +26,9 @@ METHODS = {"bp": ("mimo-bp", ()), "kirchhoff": ("mimo-kirchhoff", ()), "l1": ("m
 
 def scene(seed: int, counts, n_frequencies: int, snr_db: float):
     """The measurement of scene ``seed`` (truth in ``ground_truth``, σ in ``metadata``)."""
-    from recon.datasets.measurement import Measurement
-    from recon.datasets.mimo_scenes import add_complex_noise, extended_targets
-    from recon.operators.mimo_acquisition import MIMOAcquisition
-    from recon.operators.mimo_geometry import VoxelGrid, paper_array, paper_frequencies, paper_grid
+    from recon.datasets.mimo_scenes import simulated_scene
 
-    full = paper_grid()
-    transmitters, receivers = paper_array()
-    acquisition = MIMOAcquisition(transmitters, receivers, paper_frequencies(n_frequencies),
-                                  VoxelGrid(full.x, full.y, full.z, tuple(counts)))
-    truth = extended_targets(tuple(counts), seed)
-    y, sigma = add_complex_noise(acquisition.operator().A(truth), snr_db, seed=1000 + seed)
-    return Measurement("mimo", y, acquisition, "recon-radar", None, ground_truth=truth,
-                       metadata={"snr_db": snr_db, "noise_sigma": sigma})
+    return simulated_scene(seed, counts, n_frequencies, snr_db)
 
 
 def main(argv=None) -> dict:

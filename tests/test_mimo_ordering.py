@@ -50,12 +50,10 @@ import pytest
 import torch
 
 from recon.datasets.measurement import Measurement
-from recon.datasets.mimo_scenes import add_complex_noise, extended_targets
+from recon.datasets.mimo_scenes import simulated_scene
 from recon.experiments.build_mimo import reconstruct_mimo
 from recon.experiments.config import load_experiment
 from recon.metrics import psnr3d
-from recon.operators.mimo_acquisition import MIMOAcquisition
-from recon.operators.mimo_geometry import VoxelGrid, paper_array, paper_frequencies, paper_grid
 
 COUNTS, N_FREQUENCIES, SNR_DB, SEEDS = (13, 13, 25), 10, 30.0, range(5)
 CAP = "solver.max_iter=150"
@@ -64,14 +62,7 @@ METHODS = {"bp": ("mimo-bp", ()), "kirchhoff": ("mimo-kirchhoff", ()), "l1": ("m
 
 
 def scene(seed: int) -> Measurement:
-    full = paper_grid()
-    transmitters, receivers = paper_array()
-    acquisition = MIMOAcquisition(transmitters, receivers, paper_frequencies(N_FREQUENCIES),
-                                  VoxelGrid(full.x, full.y, full.z, COUNTS))
-    truth = extended_targets(COUNTS, seed)
-    y, sigma = add_complex_noise(acquisition.operator().A(truth), SNR_DB, seed=1000 + seed)
-    return Measurement("mimo", y, acquisition, "recon-radar", None, ground_truth=truth,
-                       metadata={"snr_db": SNR_DB, "noise_sigma": sigma})
+    return simulated_scene(seed, COUNTS, N_FREQUENCIES, SNR_DB)
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from recon.cli import main
-from recon.datasets.mimo_scenes import add_complex_noise, extended_targets
+from recon.datasets.mimo_scenes import add_complex_noise, extended_targets, simulated_scene
 from recon.datasets.radar_format import write_radar
 from recon.operators.mimo_acquisition import MIMOAcquisition
 from recon.operators.mimo_geometry import VoxelGrid, paper_array, paper_frequencies, paper_grid
@@ -28,13 +28,11 @@ def _acquisition() -> MIMOAcquisition:
 def radar_files(tmp_path_factory):
     """A 30 dB scene with its noise level in the metadata, and the same data without it."""
     folder = tmp_path_factory.mktemp("radar")
-    acquisition = _acquisition()
-    truth = extended_targets(COUNTS, seed=0)
-    y, sigma = add_complex_noise(acquisition.operator().A(truth), 30.0, seed=1000)
-    with_sigma = write_radar(folder / "scene.h5", y, acquisition, ground_truth=truth,
-                             metadata={"snr_db": 30.0, "noise_sigma": sigma})
+    scene = simulated_scene(0, COUNTS)                     # the paper's array, N_f = 10, 30 dB
+    y, acquisition, truth = scene.data, scene.geometry, scene.ground_truth
+    with_sigma = write_radar(folder / "scene.h5", y, acquisition, ground_truth=truth, metadata=scene.metadata)
     without = write_radar(folder / "no_sigma.h5", y, acquisition, ground_truth=truth, metadata={"snr_db": 30.0})
-    return with_sigma, without, sigma
+    return with_sigma, without, scene.metadata["noise_sigma"]
 
 
 @pytest.fixture(scope="module")

@@ -94,18 +94,9 @@ def _multiband(path, seed: int, overwrite: bool) -> Path:
 
 
 def _radar(path, seed: int, overwrite: bool) -> Path:
-    from recon.datasets.mimo_scenes import add_complex_noise, extended_targets
+    from recon.datasets.mimo_scenes import simulated_scene
     from recon.datasets.radar_format import write_radar
-    from recon.operators.mimo_acquisition import MIMOAcquisition
-    from recon.operators.mimo_geometry import VoxelGrid, paper_array, paper_frequencies, paper_grid
 
-    counts = (13, 13, 25)
-    full = paper_grid()
-    transmitters, receivers = paper_array()
-    acquisition = MIMOAcquisition(transmitters, receivers, paper_frequencies(10),
-                                  VoxelGrid(full.x, full.y, full.z, counts))
-    truth = extended_targets(counts, seed)
-    y, sigma = add_complex_noise(acquisition.operator().A(truth), 30.0, seed=1000 + seed)
-    return write_radar(path, y, acquisition, ground_truth=truth, overwrite=overwrite,
-                       metadata={"snr_db": 30.0, "noise_sigma": sigma, "seed": seed,
-                                 "description": EXAMPLES["radar"]})
+    scene = simulated_scene(seed, counts=(13, 13, 25))
+    return write_radar(path, scene.data, scene.geometry, ground_truth=scene.ground_truth, overwrite=overwrite,
+                       metadata={**scene.metadata, "seed": seed, "description": EXAMPLES["radar"]})
