@@ -145,14 +145,14 @@ def recon_records(problem: str, runs, truth, setup, *, note: str = "", magnitude
     """Trace each of recon's ``runs`` — ``(label, solve(mark))`` pairs — on one problem, each within the budget.
 
     ``solve`` calls ``mark(x)`` after every iteration (through the solver's callback);
-    ``setup`` gives ``budget_s`` and ``target_db``.
+    ``setup`` gives ``budget_s``, ``target_db`` and ``repeats`` (the fastest of that many runs is kept).
     """
     from recon.bench.trace import run_traced
 
     records = []
     for label, solve in runs:
         tries = []
-        for _ in range(getattr(setup, "repeats", 1)):
+        for _ in range(setup.repeats):
             trace = Trace(truth, setup.budget_s, magnitude=magnitude)
             run_traced(trace, lambda solve=solve, trace=trace: solve(trace.mark))
             tries.append(BenchRecord.from_trace(problem, label, "recon", trace, setup.target_db, note=note))
@@ -177,6 +177,6 @@ def peer_records(peers, setup, echo=print) -> list[BenchRecord]:
     """One record per peer function ``peer(setup) -> BenchRecord``, in order (the fastest of ``setup.repeats``)."""
     records = []
     for peer in peers:
-        records.append(fastest([peer(setup) for _ in range(getattr(setup, "repeats", 1))]))
+        records.append(fastest([peer(setup) for _ in range(setup.repeats)]))
         echo(f"  {records[-1].library} {records[-1].method}: {records[-1].iterations} iterations")
     return records
