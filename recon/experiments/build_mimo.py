@@ -102,9 +102,10 @@ def reconstruct_mimo(config: dict, measurement, *, device: str = "cpu", callback
     if echo is not None:
         shown = f"{epsilon:.4g}" if isinstance(epsilon, float) else "[" + ", ".join(f"{e:.4g}" for e in epsilon) + "]"
         echo(f"csalsa: {prior!r}, epsilon = {shown}, penalty = {section['penalty'] or 1.0:g}, "
-             f"kappa = {section['kappa']:g}")
+             f"kappa = {section['kappa']:g}, relaxation = {section['relaxation']:g}")
     penalty = 1.0 if section["penalty"] is None else section["penalty"]
     result = csalsa(y, operator, prior, epsilon=epsilon, penalty=penalty, kappa=section["kappa"],
-                    cg_max_iter=section["cg_max_iter"], stopping=_stopping(config), callback=callback)
+                    cg_max_iter=section["cg_max_iter"], relaxation=section["relaxation"], stopping=_stopping(config),
+                    callback=callback)
     return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
                           time.perf_counter() - started, float(config["prior"]["strength"]))

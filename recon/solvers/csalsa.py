@@ -15,6 +15,11 @@ first split and :math:`\mu/\kappa` on the second, and scaled duals
     v_2^+ &= P_E(Ax^+ - d_2), \qquad P_E(s) = y + (s - y)\min\big(1, \varepsilon / \|s - y\|\big), \\
     d_1^+ &= d_1 - (x^+ - v_1^+), \qquad d_2^+ = d_2 - (Ax^+ - v_2^+).
 
+**Over-relaxation** (Eckstein & Bertsekas 1992), ``relaxation`` :math:`\alpha \in (0, 2)`: steps 2–4
+see :math:`h_1 = \alpha x^+ + (1 - \alpha) v_1` in place of :math:`x^+` and
+:math:`h_2 = \alpha Ax^+ + (1 - \alpha) v_2` in place of :math:`Ax^+` (the relaxed split of
+:math:`[I; A]\,x = v`); :math:`\alpha = 1` is the iteration above. The fixed points are the same.
+
 This is the form Oral & Öktem (IEEE TCI 2024) use for near-field MIMO radar with
 :math:`R(|x|)` (:class:`recon.priors.OnMagnitude`): step 2 is then the prox on
 the magnitude. Any prior with ``prox(x, gamma=...)`` works, including one applied
@@ -140,8 +145,8 @@ def _fitted_scale(fitted: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def csalsa(y: torch.Tensor, operator, prior, *, epsilon, penalty: float = 1.0, kappa: float = 1.0,
-           cg_max_iter: int = 5, cg_tol: float = 1e-6, x0: torch.Tensor | None = None, normalise: bool = True,
-           stopping: Stopping = PAPER_STOPPING, callback=None) -> Result:
+           cg_max_iter: int = 5, cg_tol: float = 1e-6, relaxation: float = 1.0, x0: torch.Tensor | None = None,
+           normalise: bool = True, stopping: Stopping = PAPER_STOPPING, callback=None) -> Result:
     r"""Minimise :math:`R(x)` subject to :math:`\|Ax - y\|_2 \le \varepsilon` by C-SALSA (module text).
 
     :param y: measurement, shaped like ``operator.A(x)``.
@@ -154,6 +159,7 @@ def csalsa(y: torch.Tensor, operator, prior, *, epsilon, penalty: float = 1.0, k
     :param kappa: :math:`\kappa > 0`, the weight of the :math:`v_1 = x` split relative to
         :math:`v_2 = Ax`; comparable to :math:`\|A\|^2` balances the two.
     :param cg_max_iter, cg_tol: the CG steps of the x-update and their relative tolerance.
+    :param relaxation: over-relaxation :math:`\alpha \in (0, 2)` (module text); 1 is plain C-SALSA.
     :param x0: start, in the units of :math:`x` (default :math:`A^\mathsf{H}y / \max|A^\mathsf{H}y|`).
     :param normalise: iterate on :math:`y/s` and return :math:`s` times the result (module text); the
         objective, the callback's iterate and the estimate are all in the units of :math:`y`.
@@ -178,6 +184,8 @@ def csalsa(y: torch.Tensor, operator, prior, *, epsilon, penalty: float = 1.0, k
         raise ValueError(f"csalsa: penalty must be positive and finite, got {penalty}")
     if not (kappa > 0 and math.isfinite(kappa)):
         raise ValueError(f"csalsa: kappa must be positive and finite, got {kappa}")
+    if not 0 < relaxation < 2:
+        raise ValueError(f"csalsa: relaxation must lie in (0, 2), got {relaxation}")
     if not callable(getattr(prior, "prox", None)):
         raise TypeError(f"csalsa: the prior needs a prox(x, gamma=...), {type(prior).__name__} has none")
     radius = _radius(epsilon, y)
@@ -203,10 +211,12 @@ def csalsa(y: torch.Tensor, operator, prior, *, epsilon, penalty: float = 1.0, k
         rhs = kappa * (v1 + d1) + operator.A_adjoint(v2 + d2)
         x = conjugate_gradient(normal, rhs, x, max_iter=cg_max_iter, tol=cg_tol).x
         ax = operator.A(x)
-        v1 = prior.prox(x - d1, gamma=gamma)
-        v2 = project_onto_ball(ax - d2, y, radius)
-        d1 = d1 - (x - v1)
-        d2 = d2 - (ax - v2)
+        h1, h2 = (x, ax) if relaxation == 1.0 else (relaxation * x + (1 - relaxation) * v1,
+                                                      relaxation * ax + (1 - relaxation) * v2)
+        v1 = prior.prox(h1 - d1, gamma=gamma)
+        v2 = project_onto_ball(h2 - d2, y, radius)
+        d1 = d1 - (h1 - v1)
+        d2 = d2 - (h2 - v2)
 
         new_magnitude = x.abs()
         change = relative_change(new_magnitude, magnitude)
