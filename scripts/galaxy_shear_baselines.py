@@ -19,10 +19,21 @@ For each SNR (20, 100, 200 by default) and each of ``--galaxies`` seeded stamps 
     SNR 20 / 100 / 200: 0.0964 / 0.0336 / 0.0243, 0.0663 / 0.0256 / 0.0180, 0.0478 / 0.0273 /
     0.0232, 0.0473 / 0.0417 / 0.0356; 0.03 and 0.1 tie at SNR 20).
 
+Two switches rebuild the authors' measurement instead, to find where our table and theirs part:
+
+``--estimator fpfs``
+    shapes by FPFS (:mod:`recon.metrics_fpfs`, their estimator, with their β = 0.5, C = 1 and a
+    delta PSF) instead of adaptive moments (the issue's);
+``--pipeline authors``
+    their image handling: the observation keeps its sky, clipped at 0, and is min–max normalised,
+    as is the truth; Richardson–Lucy runs on that from the observation itself (their start), and
+    no sky is subtracted from anything.
+
 It prints the table of median |Δg| (NaN-failures counted and left out) and, with
 ``--json PATH``, writes it. Single-threaded (``torch.set_num_threads(1)``).
 
     python scripts/galaxy_shear_baselines.py --galaxies 200 --json shear.json
+    python scripts/galaxy_shear_baselines.py --galaxies 200 --estimator fpfs --pipeline authors
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ import time
 import torch
 
 from recon.datasets.galaxies import shear_galaxy
+from recon.metrics_fpfs import fpfs_shear_error
 from recon.metrics_shear import shear_error
 from recon.operators.blur import Blur
 from recon.solvers.common import Stopping
@@ -49,26 +61,44 @@ TIKHONOV_STRENGTH = {20.0: 0.03, 100.0: 0.01, 200.0: 0.01}
 AUTHORS = {"none": (0.0805, 0.0652, 0.0684), "richardson_lucy": (0.1145, 0.0324, 0.0310)}
 
 
-def estimates(galaxy, tikhonov_strength: float) -> dict[str, torch.Tensor]:
-    """The three baseline estimates of one stamp (module text)."""
-    y = galaxy.observation
-    blur = Blur(galaxy.psf, y.shape)
-    counts = (y + galaxy.sky).clamp_min(0)[None, None]
-    rl = richardson_lucy(counts, blur, stopping=Stopping(max_iter=10, divergence_factor=None)).x[0, 0] - galaxy.sky
+ESTIMATORS = {"adaptive": shear_error, "fpfs": fpfs_shear_error}
+PIPELINES = ("recon", "authors")
+
+
+def _min_max(image: torch.Tensor) -> torch.Tensor:
+    return (image - image.min()) / (image.max() - image.min())
+
+
+def estimates(galaxy, tikhonov_strength: float, pipeline: str = "recon") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The three baseline estimates of one stamp and the truth to compare them with (module text)."""
+    blur = Blur(galaxy.psf, galaxy.observation.shape)
+    fixed = Stopping(max_iter=10, divergence_factor=None)
+    if pipeline == "authors":
+        y = _min_max((galaxy.observation + galaxy.sky).clamp_min(0))
+        rl = richardson_lucy(y[None, None], blur, x0=y[None, None].clamp_min(1e-12), stopping=fixed).x[0, 0]
+        truth = _min_max(galaxy.truth)
+    else:
+        y = galaxy.observation
+        counts = (y + galaxy.sky).clamp_min(0)[None, None]
+        rl = richardson_lucy(counts, blur, stopping=fixed).x[0, 0] - galaxy.sky
+        truth = galaxy.truth
     tik = wiener_deconvolution(y[None, None], blur, tikhonov_strength)[0, 0]
-    return {"none": y, "richardson_lucy": rl, "tikhonov": tik}
+    return {"none": y, "richardson_lucy": rl, "tikhonov": tik}, truth
 
 
-def shear_table(galaxies: int, snrs=SNRS, first_seed: int = 0, strengths=None) -> dict:
+def shear_table(galaxies: int, snrs=SNRS, first_seed: int = 0, strengths=None, *, estimator: str = "adaptive",
+                pipeline: str = "recon") -> dict:
     """Median |Δg| per method and SNR over seeds ``first_seed ..``; also the failures and the per-galaxy errors."""
     strengths = TIKHONOV_STRENGTH if strengths is None else strengths
+    error = ESTIMATORS[estimator]
     table = {}
     for snr in snrs:
         errors = {m: [] for m in METHODS}
         for seed in range(first_seed, first_seed + galaxies):
             galaxy = shear_galaxy(seed, snr)
-            for method, estimate in estimates(galaxy, strengths[snr]).items():
-                errors[method].append(shear_error(estimate, galaxy.truth))
+            found, truth = estimates(galaxy, strengths[snr], pipeline)
+            for method, estimate in found.items():
+                errors[method].append(error(estimate, truth))
         row = {}
         for method, values in errors.items():
             finite = [v for v in values if math.isfinite(v)]
@@ -82,13 +112,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--galaxies", type=int, default=200, help="stamps per SNR")
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--estimator", choices=sorted(ESTIMATORS), default="adaptive")
+    parser.add_argument("--pipeline", choices=PIPELINES, default="recon")
     parser.add_argument("--json", help="write the table here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     start = time.perf_counter()
-    table = shear_table(args.galaxies, first_seed=args.first_seed)
+    table = shear_table(args.galaxies, first_seed=args.first_seed, estimator=args.estimator, pipeline=args.pipeline)
     elapsed = time.perf_counter() - start
-    print(f"median |Δg| over {args.galaxies} galaxies per SNR ({elapsed:.0f} s, one thread); failures in brackets")
+    print(f"median |Δg| over {args.galaxies} galaxies per SNR, {args.estimator} shapes, {args.pipeline} pipeline "
+          f"({elapsed:.0f} s, one thread); failures in brackets")
     print(f"{'method':<18}" + "".join(f"{'SNR ' + s:>16}" for s in table))
     for method in METHODS:
         cells = "".join(f"{table[s][method]['median']:>11.4f} [{table[s][method]['failures']:>2}]" for s in table)
@@ -97,7 +130,8 @@ def main(argv=None):
         print(f"{'paper ' + method:<18}" + "".join(f"{v:>16.4f}" for v in values))
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({"galaxies": args.galaxies, "first_seed": args.first_seed, "table": table,
+            json.dump({"galaxies": args.galaxies, "first_seed": args.first_seed, "estimator": args.estimator,
+                       "pipeline": args.pipeline, "table": table,
                        "tikhonov_strength": {str(int(k)): v for k, v in TIKHONOV_STRENGTH.items()},
                        "authors_cosmos": AUTHORS, "seconds": elapsed}, f, indent=2)
 
