@@ -98,6 +98,6 @@ def projection_grid(volumes: dict, path, *, title: str | None = None, dpi: int =
     if title:
         figure.suptitle(title, fontsize=11)
     path = Path(path)
-    figure.savefig(path, dpi=dpi, format="png")
+    figure.savefig(path, dpi=dpi, format="png", bbox_inches="tight")
     plt.close(figure)
     return path
