@@ -84,7 +84,8 @@ def projection_grid(volumes: dict, path, *, title: str | None = None, dpi: int =
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(len(volumes), 3, figsize=(9.0, 2.9 * len(volumes)), squeeze=False)
+    figure, axes = plt.subplots(len(volumes), 3, figsize=(9.0, 2.9 * len(volumes)), squeeze=False,
+                                layout="constrained")
     for row, (name, volume) in enumerate(volumes.items()):
         projections = maximum_intensity_projections(volume)
         peak = max(float(p.max()) for p in projections.values()) or 1.0
