@@ -150,6 +150,12 @@ def test_override_of_a_key_that_does_not_exist(capsys, tmp_path):
            expect=("solver.iterations", "unknown key"))
 
 
+def test_the_undecimated_wavelet_is_refused_outside_deblurring(capsys, tmp_path):
+    _fails(capsys, tmp_path, "--input", str(_scan(tmp_path / "scan.h5")), "--set", "prior.kind=l1-wavelet",
+           "--set", "prior.undecimated=true", experiment="ct-tv",
+           expect=("prior.undecimated", "deblurring", "prior.undecimated=false"))
+
+
 def test_output_path_in_a_missing_directory(capsys, tmp_path):
     scan = _scan(tmp_path / "scan.h5")
     assert main(["run", "ct-fbp", "--input", str(scan), "--output", str(tmp_path / "no" / "dir" / "r.h5")]) == 2

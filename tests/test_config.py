@@ -88,7 +88,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 10 + 13 + 18 + 3
+    assert len(dotted_keys) == 3 + 9 + 10 + 14 + 18 + 3
 
 
 def test_every_field_is_documented():

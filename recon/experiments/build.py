@@ -78,6 +78,9 @@ def build_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=N
     kind = section["kind"]
     if kind == "none":
         return None
+    if section["undecimated"]:
+        raise ValueError("prior.undecimated: the undecimated wavelet frame is offered for deblurring "
+                         "(deconvolution-admm, pdhg); CT and MRI take the orthogonal one (prior.undecimated=false)")
     if kind == "tv":
         return TV(strength, isotropic=section["isotropic"])
     if kind == "l1-wavelet":

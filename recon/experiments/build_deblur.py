@@ -101,15 +101,23 @@ def _strength(config: dict, operator, y: torch.Tensor) -> float:
     return float(section["strength"]) * float(operator.A_adjoint(y).abs().max())
 
 
+def _wavelet_prior(section: dict, strength: float):
+    """``prior.kind: l1-wavelet``: the orthogonal transform, or the undecimated frame (``prior.undecimated``)."""
+    from recon.priors import L1UndecimatedWavelet, L1Wavelet
+
+    kind = L1UndecimatedWavelet if section["undecimated"] else L1Wavelet
+    return kind(strength, section["wavelet"], levels=section["levels"])
+
+
 def _admm_prior(config: dict, boundary: str, strength: float):
-    from recon.priors import TV, L1Wavelet
+    from recon.priors import TV
     from recon.solvers.deconvolution_transforms import PeriodicTV
 
     section = config["prior"]
     if section["kind"] == "tv":
         kind = PeriodicTV if boundary == "circular" else TV
         return kind(strength, isotropic=section["isotropic"])
-    return L1Wavelet(strength, section["wavelet"], levels=section["levels"])      # l1-wavelet: checked first
+    return _wavelet_prior(section, strength)      # l1-wavelet: checked first
 
 
 def _check_combination(config: dict, multiband: bool) -> None:
@@ -197,14 +205,14 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
                                     relaxation=solver["relaxation"], stopping=stopping, callback=callback)
     else:
         from recon.experiments.build import _constraint
-        from recon.priors import TV, L1Wavelet, Tikhonov
+        from recon.priors import TV, Tikhonov
         from recon.priors.joint_tv import JointTV
         from recon.solvers.pdhg import pdhg
 
         section = config["prior"]
         prior = {"tv": lambda: TV(strength, isotropic=section["isotropic"]),
                  "joint-tv": lambda: JointTV(strength),
-                 "l1-wavelet": lambda: L1Wavelet(strength, section["wavelet"], levels=section["levels"]),
+                 "l1-wavelet": lambda: _wavelet_prior(section, strength),
                  "tikhonov": lambda: Tikhonov(strength, "gradient"),
                  "none": lambda: None}[section["kind"]]()
         result = pdhg(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback)

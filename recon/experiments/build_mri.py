@@ -100,8 +100,8 @@ def mri_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=Non
     kind = section["kind"]
     if kind == "weighted-tv":
         raise ValueError("prior.kind: weighted-tv is not available for MRI yet; use tv or l1-wavelet")
-    if ndim == 2 or kind == "none":
-        return build_prior(config, operator, y, strength, echo)
+    if ndim == 2 or kind == "none" or section["undecimated"]:
+        return build_prior(config, operator, y, strength, echo)     # which also refuses prior.undecimated
     if kind == "tv":
         return TV(strength, isotropic=section["isotropic"], ndim=3)
     if kind == "l1-wavelet":

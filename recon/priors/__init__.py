@@ -12,13 +12,13 @@ from recon.priors.constraints import Box, NonNegativity
 from recon.priors.finite_difference import FiniteDifference
 from recon.priors.l1 import L1, soft_threshold
 from recon.priors.magnitude import OnMagnitude, unit_phase
-from recon.priors.sparsity import L1Wavelet, WaveletL1Norm
+from recon.priors.sparsity import L1UndecimatedWavelet, L1Wavelet, WaveletL1Norm
 from recon.priors.tikhonov import Identity, SquaredNorm, Tikhonov, solve_screened_poisson
 from recon.priors.tv import TV, GradientNorm
 from recon.priors.wavelet_transform import WaveletTransform, wavelet_filters
 from recon.priors.weighted_tv import WeightedTV, weights_from_pilot
 
 __all__ = ["Box", "NonNegativity", "FiniteDifference", "GradientNorm", "TV", "WeightedTV", "weights_from_pilot",
-           "WaveletTransform", "wavelet_filters", "L1Wavelet", "WaveletL1Norm",
+           "WaveletTransform", "wavelet_filters", "L1Wavelet", "L1UndecimatedWavelet", "WaveletL1Norm",
            "Tikhonov", "SquaredNorm", "Identity", "solve_screened_poisson",
            "L1", "soft_threshold", "OnMagnitude", "unit_phase"]

@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from deepinv.optim import Prior
 
+from recon.priors.wavelet_frame import UndecimatedWaveletTransform
 from recon.priors.wavelet_transform import WaveletTransform
 
 
@@ -49,7 +50,7 @@ class WaveletL1Norm:
         """Index of the coefficients with weight 0, or ``None`` when every weight is 1."""
         if self.penalise_approximation:
             return None
-        return (..., *self.transform.approximation_block(z.shape[-self.transform.ndim:]))
+        return self.transform.unpenalised_index(z)
 
     def fn(self, z: torch.Tensor) -> torch.Tensor:
         magnitude = z.abs()
@@ -127,3 +128,37 @@ class L1Wavelet(Prior):
         t = self.transform
         return (f"{type(self).__name__}(strength={self.strength}, wavelet={t.wavelet!r}, levels={t.levels}, "
                 f"ndim={t.ndim}, penalise_approximation={self.penalise_approximation})")
+
+
+class L1UndecimatedWavelet(L1Wavelet):
+    r"""Shift-invariant wavelet sparsity :math:`\lambda \sum_i w_i |(Wx)_i|` with the undecimated frame :math:`W`.
+
+    :math:`W` is :class:`~recon.priors.wavelet_frame.UndecimatedWaveletTransform` (2D, any image
+    size, :math:`W^\top W = I`); the approximation band is free unless ``penalise_approximation``.
+    A frame is not orthogonal (:math:`WW^\top \ne I`), so :math:`W^\top\operatorname{soft}(W\cdot)` is
+    not this prior's prox: it has none in closed form, and only solvers that split :math:`z = Wx`
+    use it — :func:`~recon.solvers.deconvolution_admm.deconvolution_admm` (every step stays closed
+    form, as :math:`W^\top W = I`) and PDHG (:meth:`split`).
+
+    >>> import torch
+    >>> x = torch.zeros(1, 1, 8, 8, dtype=torch.float64); x[..., 3, 4] = 1.0
+    >>> prior = L1UndecimatedWavelet(1.0, "haar", levels=1)
+    >>> value = prior(x).item()
+    >>> shifted = prior(torch.roll(x, shifts=(1, 1), dims=(-2, -1))).item()    # the same at every position
+    >>> abs(value - shifted) < 1e-12, round(value, 12)        # three bands of four taps ±1/4
+    (True, 3.0)
+    """
+
+    def __init__(self, strength: float = 1.0, wavelet: str = "db4", levels: int = 3,
+                 penalise_approximation: bool = False):
+        super().__init__(strength, wavelet, levels, 2, penalise_approximation)
+        self.transform = UndecimatedWaveletTransform(wavelet, levels)
+
+    def prox(self, x: torch.Tensor, *args, gamma: float = 1.0, **kwargs) -> torch.Tensor:
+        raise NotImplementedError("L1UndecimatedWavelet has no closed-form prox (a frame is not orthogonal); "
+                                  "use deconvolution-admm or pdhg, which split z = Wx")
+
+    def __repr__(self):
+        t = self.transform
+        return (f"{type(self).__name__}(strength={self.strength}, wavelet={t.wavelet!r}, levels={t.levels}, "
+                f"penalise_approximation={self.penalise_approximation})")

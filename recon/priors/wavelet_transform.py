@@ -153,6 +153,10 @@ class WaveletTransform:
         r"""Slices of the coarsest approximation band: the leading :math:`n_d / 2^J` of each spatial axis."""
         return tuple(slice(0, n >> self.levels) for n in spatial_shape)
 
+    def unpenalised_index(self, z: torch.Tensor) -> tuple:
+        """The coarsest approximation block of coefficients ``z``: left free by the ℓ1 norm."""
+        return (..., *self.approximation_block(z.shape[-self.ndim:]))
+
     def detail_mask(self, spatial_shape, device=None) -> torch.Tensor:
         r"""Mask shaped ``spatial_shape``: ``True`` on detail coefficients, ``False`` on the coarsest approximation.
 

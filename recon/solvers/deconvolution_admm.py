@@ -83,10 +83,10 @@ def _laplacian_kind(K) -> str:
         return "periodic"
     if type(K) is FiniteDifference and K.ndim == 2:
         return "neumann"
-    if isinstance(K, WaveletTransform):
-        return "orthogonal"
-    raise ValueError(f"deconvolution_admm: the prior's K must be a 2D gradient (TV, PeriodicTV) or an orthogonal "
-                     f"wavelet (L1Wavelet), got {type(K).__name__}")
+    if isinstance(K, WaveletTransform) or getattr(K, "isometry", False):
+        return "orthogonal"          # KᵀK = I: the orthogonal wavelet or the undecimated frame
+    raise ValueError(f"deconvolution_admm: the prior's K must be a 2D gradient (TV, PeriodicTV) or a wavelet "
+                     f"with KᵀK = I (L1Wavelet, L1UndecimatedWavelet), got {type(K).__name__}")
 
 
 def x_update_path(blur, K) -> str:
