@@ -22,6 +22,7 @@ from __future__ import annotations
 import torch
 from deepinv.optim import Prior
 
+from recon.priors.tv import dual_gradient_projection
 from recon.priors.wavelet_frame import UndecimatedWaveletTransform
 from recon.priors.wavelet_transform import WaveletTransform
 
@@ -136,9 +137,11 @@ class L1UndecimatedWavelet(L1Wavelet):
     :math:`W` is :class:`~recon.priors.wavelet_frame.UndecimatedWaveletTransform` (2D, any image
     size, :math:`W^\top W = I`); the approximation band is free unless ``penalise_approximation``.
     A frame is not orthogonal (:math:`WW^\top \ne I`), so :math:`W^\top\operatorname{soft}(W\cdot)` is
-    not this prior's prox: it has none in closed form, and only solvers that split :math:`z = Wx`
-    use it — :func:`~recon.solvers.deconvolution_admm.deconvolution_admm` (every step stays closed
-    form, as :math:`W^\top W = I`) and PDHG (:meth:`split`).
+    not this prior's prox. :meth:`prox` solves it iteratively instead, by the fast gradient
+    projection on the dual that TV's prox uses (:func:`~recon.priors.tv.dual_gradient_projection`,
+    ``prox_max_iter`` / ``prox_tol``); solvers that split :math:`z = Wx` need no inner iterations —
+    :func:`~recon.solvers.deconvolution_admm.deconvolution_admm` (every step stays closed form, as
+    :math:`W^\top W = I`) and PDHG (:meth:`split`).
 
     >>> import torch
     >>> x = torch.zeros(1, 1, 8, 8, dtype=torch.float64); x[..., 3, 4] = 1.0
@@ -150,13 +153,17 @@ class L1UndecimatedWavelet(L1Wavelet):
     """
 
     def __init__(self, strength: float = 1.0, wavelet: str = "db4", levels: int = 3,
-                 penalise_approximation: bool = False):
+                 penalise_approximation: bool = False, prox_max_iter: int = 200, prox_tol: float = 1e-5):
         super().__init__(strength, wavelet, levels, 2, penalise_approximation)
         self.transform = UndecimatedWaveletTransform(wavelet, levels)
+        self.prox_max_iter, self.prox_tol = prox_max_iter, prox_tol
 
     def prox(self, x: torch.Tensor, *args, gamma: float = 1.0, **kwargs) -> torch.Tensor:
-        raise NotImplementedError("L1UndecimatedWavelet has no closed-form prox (a frame is not orthogonal); "
-                                  "use deconvolution-admm or pdhg, which split z = Wx")
+        r"""Solve :math:`\min_p \tfrac12\|p - x\|^2 + \gamma\lambda\|Wp\|_{1,w}` (FGP on the dual, class text)."""
+        if self.strength == 0 or gamma == 0:
+            return x.clone()
+        ball = WaveletL1Norm(gamma * self.strength, self.transform, self.penalise_approximation)
+        return dual_gradient_projection(x, self.transform, ball, self.prox_max_iter, self.prox_tol)
 
     def __repr__(self):
         t = self.transform
