@@ -7,6 +7,16 @@ from pathlib import Path
 import numpy as np
 
 
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed), imported on first use."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def _image(a) -> np.ndarray:
     if hasattr(a, "detach"):
         a = a.detach().cpu().numpy()
@@ -28,10 +38,7 @@ def image_row(panels: dict, path, *, shared_range=None, title: str | None = None
     >>> out.stat().st_size > 0
     True
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     images = {name: _image(a) for name, a in panels.items()}
     shared = [images[name] for name in (shared_range or ()) if name in images]
@@ -79,10 +86,7 @@ def projection_grid(volumes: dict, path, *, title: str | None = None, dpi: int =
     >>> out.stat().st_size > 0
     True
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     figure, axes = plt.subplots(len(volumes), 3, figsize=(9.0, 2.9 * len(volumes)), squeeze=False,
                                 layout="constrained")

@@ -47,21 +47,36 @@ def grey_photograph(name: str):
     return color.rgb2gray(image) if image.ndim == 3 else image / 255.0
 
 
-def views(image, size: int, corners) -> dict[str, torch.Tensor]:
-    """The resized top-left square and the native crops of the module text, each ``(1, 1, N, N)`` in [0, 1]."""
+def _unit_range(view) -> torch.Tensor:
+    view = torch.tensor(view, dtype=torch.float64)
+    return ((view - view.min()) / (view.max() - view.min()))[None, None]
+
+
+def resized_square(image, size: int) -> torch.Tensor:
+    """The top-left square of ``image`` resized to ``size``² (anti-aliased), ``(1, 1, N, N)`` in [0, 1]."""
     from skimage.transform import resize
 
     side = min(image.shape)
-    found = {f"resized{size}": resize(image[:side, :side], (size, size), anti_aliasing=True)}
+    return _unit_range(resize(image[:side, :side], (size, size), anti_aliasing=True))
+
+
+def views(image, size: int, corners) -> dict[str, torch.Tensor]:
+    """The resized top-left square and the native crops of the module text, each ``(1, 1, N, N)`` in [0, 1]."""
+    found = {f"resized{size}": resized_square(image, size)}
     for row, column in corners:
         crop = image[row:row + size, column:column + size]
         if crop.shape == (size, size):
-            found[f"native{size}@{row},{column}"] = crop
-    scaled = {}
-    for label, view in found.items():
-        view = torch.tensor(view, dtype=torch.float64)
-        scaled[label] = ((view - view.min()) / (view.max() - view.min()))[None, None]
-    return scaled
+            found[f"native{size}@{row},{column}"] = _unit_range(crop)
+    return found
+
+
+def best_richardson_lucy(y: torch.Tensor, blur, truth: torch.Tensor, scale: float = 1.0,
+                         iterations: int = 150) -> float:
+    """Richardson–Lucy's best PSNR [dB] over its first ``iterations`` iterates (an oracle stop), of ``x / scale``."""
+    scores = []
+    richardson_lucy(y.clamp_min(0), blur, stopping=Stopping(max_iter=iterations),
+                    callback=lambda k, x: scores.append(psnr_db(x / scale, truth)))
+    return max(scores)
 
 
 def compare(truth: torch.Tensor, psf: str, strengths) -> dict[str, float]:
@@ -73,10 +88,7 @@ def compare(truth: torch.Tensor, psf: str, strengths) -> dict[str, float]:
              for s in strengths)
     wiener = max(psnr_db(wiener_deconvolution(y, blur, s, regulariser=r), truth)
                  for s in WIENER_STRENGTHS for r in ("identity", "gradient"))
-    scores = []
-    richardson_lucy(y.clamp_min(0), blur, stopping=Stopping(max_iter=150),
-                    callback=lambda k, x: scores.append(psnr_db(x, truth)))
-    rl = max(scores)
+    rl = best_richardson_lucy(y, blur, truth)
     return {"tv": tv, "wiener": wiener, "richardson_lucy": rl, "tv_margin": tv - max(wiener, rl)}
 
 

@@ -24,13 +24,6 @@ METHODS = {"bp": ("mimo-bp", ()), "kirchhoff": ("mimo-kirchhoff", ()), "l1": ("m
            "tv": ("mimo-tv", ()), "tv-complex": ("mimo-tv", ("prior.acts_on=complex",))}
 
 
-def scene(seed: int, counts, n_frequencies: int, snr_db: float):
-    """The measurement of scene ``seed`` (truth in ``ground_truth``, σ in ``metadata``)."""
-    from recon.datasets.mimo_scenes import simulated_scene
-
-    return simulated_scene(seed, counts, n_frequencies, snr_db)
-
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", type=int, nargs=3, default=(25, 25, 49))
@@ -45,6 +38,7 @@ def main(argv=None) -> dict:
 
     import torch
 
+    from recon.datasets.mimo_scenes import simulated_scene
     from recon.experiments.build_mimo import reconstruct_mimo
     from recon.experiments.config import load_experiment
     from recon.figures import projection_grid
@@ -54,7 +48,7 @@ def main(argv=None) -> dict:
     configs = {m: load_experiment(METHODS[m][0], list(METHODS[m][1])) for m in args.methods}
     table = {m: {"psnr3d_db": [], "seconds": [], "iterations": []} for m in args.methods}
     for seed in args.seeds:
-        measurement = scene(seed, args.grid, args.frequencies, args.snr)
+        measurement = simulated_scene(seed, args.grid, args.frequencies, args.snr)
         images = {}
         for method, config in configs.items():
             started = time.perf_counter()

@@ -35,14 +35,12 @@ the magnitudes, so complex TV acts like a sparsity prior and never sees a flat b
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+SMALL_GRID = (13, 13, 25)          # tests/test_mimo_ordering.py's
 
 
 def zero_boundary_gradient(x: torch.Tensor) -> torch.Tensor:
@@ -99,8 +97,7 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
 
-    from test_mimo_ordering import scene
-
+    from recon.datasets.mimo_scenes import simulated_scene
     from recon.experiments.build_mimo import noise_radius, reconstruct_mimo
     from recon.experiments.config import load_experiment
     from recon.metrics import psnr3d
@@ -113,7 +110,7 @@ def main(argv=None) -> None:
                "tv x": ("mimo-tv", ["prior.l1_strength=0", "prior.acts_on=complex", cap]),
                "tv + 1 l1 x": ("mimo-tv", ["prior.l1_strength=1", "prior.acts_on=complex", cap]),
                "tv + 3 l1 x": ("mimo-tv", ["prior.acts_on=complex", cap])}
-    scenes = [scene(seed) for seed in range(args.seeds)]
+    scenes = [simulated_scene(seed, SMALL_GRID, 10, 30.0) for seed in range(args.seeds)]
 
     def report(label, values, seconds, extra=""):
         print(f"{label:<28} mean {sum(values) / len(values):6.2f}  "

@@ -42,43 +42,32 @@ but steady lead over least squares, a large one over Richardson–Lucy.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 import torch
 
 from recon.bench.trace import psnr_db
 from recon.operators.blur import Blur
-from recon.operators.psf import gaussian_psf, motion_psf
+from recon.operators.psf import gaussian_psf
 from recon.priors import TV
 from recon.solvers.common import Stopping
 from recon.solvers.data_terms import PoissonLikelihood
 from recon.solvers.deconvolution_admm import deconvolution_admm
-from recon.solvers.richardson_lucy import richardson_lucy
-from recon.solvers.wiener import wiener_deconvolution
 
 pytestmark = pytest.mark.slow
+
+_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "deblur_photograph_crops.py"
+_spec = importlib.util.spec_from_file_location("deblur_photograph_crops", _SCRIPT)
+crops = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(crops)      # the comparison itself: scripts/deblur_photograph_crops.py
 
 
 def photograph(name: str, size: int) -> torch.Tensor:
     """A scikit-image photograph, grey, square (top-left crop), resized to ``size``², scaled to [0, 1]."""
-    from skimage import color, data
-    from skimage.transform import resize
+    return crops.resized_square(crops.grey_photograph(name), size)
 
-    image = getattr(data, name)()
-    image = color.rgb2gray(image) if image.ndim == 3 else image / 255.0
-    side = min(image.shape)
-    image = resize(image[:side, :side], (size, size), anti_aliasing=True)
-    image = (image - image.min()) / (image.max() - image.min())
-    return torch.tensor(image, dtype=torch.float64)[None, None]
-
-
-def best_richardson_lucy(y: torch.Tensor, blur, truth: torch.Tensor, scale: float = 1.0, iterations: int = 150):
-    scores = []
-    richardson_lucy(y.clamp_min(0), blur, stopping=Stopping(max_iter=iterations),
-                    callback=lambda k, x: scores.append(psnr_db(x / scale, truth)))
-    return max(scores)
-
-
-PSFS = {"gaussian": lambda: gaussian_psf(13, 2.0), "motion": lambda: motion_psf(15, 9, 30)}
 
 # (image, PSF, TV's λ grid, measured TV - max(Wiener, RL) in dB)
 PHOTOGRAPH_CASES = [
@@ -91,19 +80,10 @@ PHOTOGRAPH_CASES = [
 
 @pytest.mark.parametrize("name, psf, grid, measured", PHOTOGRAPH_CASES)
 def test_tv_against_wiener_and_richardson_lucy(name, psf, grid, measured):
-    truth = photograph(name, 128)
-    blur = Blur(PSFS[psf](), (128, 128), "reflect")
-    noise = torch.randn(truth.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    y = blur.A(truth) + 0.01 * noise
-    tv = max(psnr_db(deconvolution_admm(y, blur, TV(lam), nonnegative=True, stopping=Stopping(max_iter=150)).x,
-                     truth) for lam in grid)
-    wiener = max(psnr_db(wiener_deconvolution(y, blur, s, regulariser=r), truth)
-                 for s in (0.001, 0.003, 0.01, 0.03) for r in ("identity", "gradient"))
-    rl = best_richardson_lucy(y, blur, truth)
-    print(f"{name} {psf}: TV {tv:.2f} Wiener {wiener:.2f} RL {rl:.2f}")
-    assert tv > wiener + 0.4                       # measured at least +0.50 dB over the best Wiener
-    margin = tv - max(wiener, rl)
-    assert margin == pytest.approx(measured, abs=0.25)
+    row = crops.compare(photograph(name, 128), psf, grid)
+    print(f"{name} {psf}: TV {row['tv']:.2f} Wiener {row['wiener']:.2f} RL {row['richardson_lucy']:.2f}")
+    assert row["tv"] > row["wiener"] + 0.4                # measured at least +0.50 dB over the best Wiener
+    assert row["tv_margin"] == pytest.approx(measured, abs=0.25)
 
 
 # peak -> (λ grid of least-squares TV on y / peak, λ grid of Poisson TV in counts, measured margins [dB])
@@ -125,7 +105,7 @@ def test_poisson_tv_beats_least_squares_tv_and_richardson_lucy_at_low_counts(pea
     least_squares = max(psnr_db(deconvolution_admm(counts / peak, blur, TV(lam), nonnegative=True,
                                                    stopping=Stopping(max_iter=150)).x, truth)
                         for lam in least_squares_grid)
-    rl = best_richardson_lucy(counts, blur, truth, scale=peak, iterations=100)
+    rl = crops.best_richardson_lucy(counts, blur, truth, scale=peak, iterations=100)
     print(f"peak {peak}: Poisson TV {poisson:.2f} LS TV {least_squares:.2f} RL {rl:.2f}")
     assert poisson - least_squares > 0.5 * over_least_squares
     assert poisson - rl > over_rl - 0.3

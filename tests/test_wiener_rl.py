@@ -176,12 +176,13 @@ def test_wiener_with_reflection_solves_the_neumann_normal_equations(regulariser,
     # A symmetric PSF takes the closed DCT form, an asymmetric one CG; both solve the same equations,
     # whose gradient regulariser is the Neumann one.
     from recon.operators.psf import gaussian_psf
+    from recon.priors.finite_difference import FiniteDifference
 
     shape, strength = (8, 7), 0.05
     psf = gaussian_psf(5, 1.2) if symmetric else _random(5, 3, seed=7)
     blur = Blur(psf, shape, "reflect")
     A = _dense(blur.A, shape)
-    R = _dense(lambda v: _regulariser_normal(v, regulariser, "reflect"), shape)
+    R = _dense(lambda v: _regulariser_normal(v, regulariser, FiniteDifference(2)), shape)
     y = _random(1, 1, *shape, seed=8)
     expected = torch.linalg.solve(A.T @ A + strength * R, A.T @ y.reshape(-1))
     estimate = wiener_deconvolution(y, blur, strength, regulariser=regulariser, tol=1e-13)

@@ -17,11 +17,9 @@ def psnr_against_time(records: list[BenchRecord], path) -> Path:
     >>> psnr_against_time([record], pathlib.Path(tempfile.mkdtemp()) / "f.png").suffix
     '.png'
     """
-    import matplotlib
+    from recon.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(7.5, 4.5), dpi=110)
     for record in records:
         if record.trace is None or not record.trace.iterations:

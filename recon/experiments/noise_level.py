@@ -37,11 +37,8 @@ def noise_sigmas(config: dict, metadata: dict, source, scans: int, *, needs: str
     ...              needs="x", fix="y")
     [0.3]
     """
-    given = config["solver"]["noise_sigma"]
-    if given is not None:
-        return [_check(given, source, allow_zero)] * scans
     value = metadata.get("noise_sigma")
-    if value is None or not hasattr(value, "__len__") or isinstance(value, str):
+    if config["solver"]["noise_sigma"] is not None or not hasattr(value, "__len__") or isinstance(value, str):
         return [noise_sigma(config, metadata, source, needs=needs, fix=fix, allow_zero=allow_zero)] * scans
     values = [_check(v, source, allow_zero) for v in value]
     if len(values) == scans:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recon.figures import pyplot
+
 
 def write_run_figure(path, modality: str, image, reference, reference_name: str, history, measured, title: str):
     """The run's PNG: projections of a radar volume, a row per band of a multi-band image, else one image."""
@@ -22,19 +24,8 @@ def write_run_figure(path, modality: str, image, reference, reference_name: str,
                       history=history, measured=measured, title=title)
 
 
-def _pyplot():
-    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _save(figure, path, dpi: int) -> Path:
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=dpi, format="png")
@@ -68,7 +59,7 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     >>> out.stat().st_size > 0
     True
     """
-    plt = _pyplot()
+    plt = pyplot()
     image = _image(reconstruction)
     panels = [("reconstruction", image, "gray")]
     shared = None
@@ -131,7 +122,7 @@ def run_band_figure(path, *, reconstruction, title: str, reference=None, max_ban
     >>> out.stat().st_size > 0
     True
     """
-    plt = _pyplot()
+    plt = pyplot()
     images = reconstruction.detach().cpu().numpy()[0].astype(np.float64)
     truths = None if reference is None else reference.detach().cpu().numpy()[0].astype(np.float64)
     bands = min(images.shape[0], max_bands)

@@ -94,6 +94,18 @@ class Result:
         return self.history.seconds[-1] if self.history.seconds else 0.0
 
 
+def over_relaxed(value: torch.Tensor, previous: torch.Tensor, alpha: float) -> torch.Tensor:
+    r""":math:`\alpha\,value + (1 - \alpha)\,previous`, the argument an over-relaxed ADMM split sees; a fresh
+    tensor (``value`` is kept), so callers may work on it in place.
+
+    >>> over_relaxed(torch.tensor([1.0]), torch.tensor([3.0]), 1.5).tolist()
+    [0.0]
+    """
+    if alpha == 1.0:
+        return value.clone()
+    return torch.mul(value, alpha).add_(previous, alpha=1.0 - alpha)
+
+
 def relative_change(new: torch.Tensor, old: torch.Tensor) -> float:
     r""":math:`\|x_{new} - x_{old}\|_2 / \|x_{new}\|_2` (0 when both are zero)."""
     denominator = float(euclidean_norm(new))

@@ -63,7 +63,7 @@ import math
 
 import torch
 
-from recon.solvers.common import IterationLoop, Result, Stopping, relative_change
+from recon.solvers.common import IterationLoop, Result, Stopping, over_relaxed, relative_change
 from recon.solvers.conjugate_gradient import conjugate_gradient
 from recon.solvers.fista import prior_value
 
@@ -211,8 +211,7 @@ def csalsa(y: torch.Tensor, operator, prior, *, epsilon, penalty: float = 1.0, k
         rhs = kappa * (v1 + d1) + operator.A_adjoint(v2 + d2)
         x = conjugate_gradient(normal, rhs, x, max_iter=cg_max_iter, tol=cg_tol).x
         ax = operator.A(x)
-        h1, h2 = (x, ax) if relaxation == 1.0 else (relaxation * x + (1 - relaxation) * v1,
-                                                      relaxation * ax + (1 - relaxation) * v2)
+        h1, h2 = over_relaxed(x, v1, relaxation), over_relaxed(ax, v2, relaxation)
         v1 = prior.prox(h1 - d1, gamma=gamma)
         v2 = project_onto_ball(h2 - d2, y, radius)
         d1 = d1 - (h1 - v1)

@@ -65,14 +65,14 @@ import torch
 from recon.euclidean import euclidean_norm
 from recon.priors.finite_difference import FiniteDifference
 from recon.priors.wavelet_transform import WaveletTransform
-from recon.solvers.common import IterationLoop, Result, Stopping, relative_change
+from recon.solvers.common import IterationLoop, Result, Stopping, over_relaxed, relative_change
 from recon.solvers.conjugate_gradient import real_inner
 from recon.solvers.data_terms import LeastSquares, PoissonLikelihood
 from recon.solvers.deconvolution_transforms import (
     CosineDiagonal,
     FourierDiagonal,
     PeriodicDifference,
-    is_symmetric_psf,
+    cosine_diagonalises,
 )
 
 _STEP_HINT = "lower the penalties, or check that the PSF and the data are finite"
@@ -104,8 +104,7 @@ def x_update_path(blur, K) -> str:
     kind = _laplacian_kind(K)
     if blur.boundary == "circular" and kind in ("periodic", "orthogonal"):
         return "fft"
-    if blur.boundary == "reflect" and kind in ("neumann", "orthogonal") and blur.psf.dim() == 2 \
-            and is_symmetric_psf(blur.psf):
+    if kind in ("neumann", "orthogonal") and cosine_diagonalises(blur):
         return "dct"
     return "pcg"
 
@@ -126,13 +125,6 @@ class _DiagonalSolve:
         t = self.transform
         coefficients = t.forward(rhs).mul_(self.reciprocal)     # 7x faster than dividing a complex array
         return t.inverse(coefficients), coefficients * t.blur_symbol
-
-
-def _relaxed(value: torch.Tensor, previous: torch.Tensor, alpha: float) -> torch.Tensor:
-    r""":math:`\alpha\,value + (1 - \alpha)\,previous`, a fresh tensor (``value`` itself is kept)."""
-    if alpha == 1.0:
-        return value.clone()
-    return torch.mul(value, alpha).add_(previous, alpha=1.0 - alpha)
 
 
 def _pcg(normal, rhs, x, precondition, steps: int) -> torch.Tensor:
@@ -267,15 +259,15 @@ def deconvolution_admm(y: torch.Tensor, blur, prior, *, data=None, nonnegative: 
         kx = K.A(x_new)
         # Each split as u = (its argument + dual), z = prox(u), dual = u - z: b + Kx - z with one add fewer.
         # With over-relaxation each split's argument is alpha (its value) + (1 - alpha) (the split's old variable).
-        shifted = _relaxed(kx, z, relaxation).add_(b)
+        shifted = over_relaxed(kx, z, relaxation).add_(b)
         z = g.prox(shifted, gamma=1.0 / rho_z)
         b = shifted.sub_(z)
         if nonnegative:
-            shifted = _relaxed(x_new, w, relaxation).add_(c)
+            shifted = over_relaxed(x_new, w, relaxation).add_(c)
             w = shifted.clamp_min(0)
             c = shifted.sub_(w)
         if poisson:
-            shifted = _relaxed(hx, v, relaxation).add_(a)
+            shifted = over_relaxed(hx, v, relaxation).add_(a)
             v = data.prox(shifted, y, 1.0 / rho_v)
             a = shifted.sub_(v)
             fit = float(data.fn(hx, y).sum())

@@ -128,6 +128,11 @@ class FourierDiagonal:
         return doubled / (H * W)
 
 
+def cosine_diagonalises(blur) -> bool:
+    """Whether :class:`CosineDiagonal` holds ``blur`` exactly: a reflected boundary and one symmetric PSF."""
+    return blur.boundary == "reflect" and blur.psf.dim() == 2 and is_symmetric_psf(blur.psf)
+
+
 def is_symmetric_psf(psf: torch.Tensor, tol: float = 1e-12) -> bool:
     """Whether a PSF of odd sizes equals its flips up-down and left-right (what :class:`CosineDiagonal` needs)."""
     kh, kw = psf.shape[-2:]

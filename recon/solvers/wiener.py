@@ -51,15 +51,12 @@ def _regulariser_symbol(shape: tuple[int, int], regulariser: str, dtype, device)
     return 4 * torch.sin(w0 / 2)[:, None] ** 2 + 4 * torch.sin(w1 / 2)[None, :] ** 2
 
 
-def _regulariser_normal(x: torch.Tensor, regulariser: str, boundary: str = "circular") -> torch.Tensor:
-    r""":math:`R^\top R x`: ``x`` itself, or the negative Laplacian :math:`D^\top D x` (periodic for the
-    circular boundary, Neumann otherwise)."""
+def _regulariser_normal(x: torch.Tensor, regulariser: str, gradient=None) -> torch.Tensor:
+    r""":math:`R^\top R x`: ``x`` itself, or the negative Laplacian :math:`D^\top D x` (periodic, or of
+    ``gradient``: the Neumann one for the zero and reflected boundaries)."""
     if regulariser == "identity":
         return x
-    if boundary != "circular":
-        from recon.priors.finite_difference import FiniteDifference
-
-        gradient = FiniteDifference(2)
+    if gradient is not None:
         return gradient.A_adjoint(gradient.A(x))
     return (4 * x - torch.roll(x, 1, -2) - torch.roll(x, -1, -2) - torch.roll(x, 1, -1) - torch.roll(x, -1, -1))
 
@@ -103,18 +100,20 @@ def wiener_deconvolution(y: torch.Tensor, blur, strength: float, *, regulariser:
         raise ValueError(f"wiener_deconvolution: regulariser must be one of {', '.join(REGULARISERS)}, "
                          f"got {regulariser!r}")
     blur.check_range(y)
-    if blur.boundary == "reflect" and blur.psf.dim() == 2 and not y.is_complex() and strength > 0:
-        from recon.solvers.deconvolution_transforms import is_symmetric_psf
+    if not y.is_complex() and strength > 0:
+        from recon.solvers.deconvolution_transforms import cosine_diagonalises
 
-        if is_symmetric_psf(blur.psf):
+        if cosine_diagonalises(blur):
             return _cosine_solve(y, blur, strength, regulariser)
     if blur.boundary != "circular":
         if strength == 0:
             raise ValueError(f"wiener_deconvolution: boundary {blur.boundary!r} is solved by CG, which needs "
                              "strength > 0 (the normal equations may be singular)")
-        boundary = blur.boundary
+        from recon.priors.finite_difference import FiniteDifference
+
+        neumann = FiniteDifference(2)
         outcome = conjugate_gradient(
-            lambda v: blur.A_adjoint(blur.A(v)) + strength * _regulariser_normal(v, regulariser, boundary),
+            lambda v: blur.A_adjoint(blur.A(v)) + strength * _regulariser_normal(v, regulariser, neumann),
             blur.A_adjoint(y), max_iter=max_iter, tol=tol)
         return outcome.x
     real = y.real.dtype if y.is_complex() else y.dtype
