@@ -107,6 +107,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="run every method this many times and report its fastest run (default: 1); "
                             "on a shared machine 3 tames the load of other jobs")
     bench.add_argument("--overwrite", action="store_true", help="replace existing JSON or figure files")
+
+    train = commands.add_parser(
+        "train", help="train a network (denoiser) from a training config; checkpoints, resume, curve figure",
+        description="Train KIND (denoiser) as CONFIG says (a shipped training config name, e.g. denoiser-general, "
+                    "or a YAML file): seeded, with a progress bar of the loss and validation PSNR, a checkpoint "
+                    "in OUTPUT-DIR that a rerun resumes from, and at the end NAME.safetensors, its manifest "
+                    "entry NAME.json and the training curve NAME-training.png. Runs on CUDA when there is one.")
+    train.add_argument("kind", choices=("denoiser",), metavar="KIND", help="denoiser")
+    train.add_argument("config", metavar="CONFIG", help="training config name or YAML path")
+    train.add_argument("--output-dir", metavar="DIR", help="where checkpoints and weights go (default: runs/NAME)")
+    train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value, e.g. --set training.steps=2000 (repeatable)")
+    train.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                       help="where to train (default: cuda if available, else cpu)")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    weights = commands.add_parser(
+        "weights", help="list the shipped trained models: what they were trained on, sigma range, sha256",
+        description="List the networks shipped in recon/weights with their architecture, training data, "
+                    "noise range, validation PSNR and sha256 (checked on loading). Use a name with "
+                    "--set prior.denoiser=NAME, or your own file with --set prior.weights=PATH.")
+    weights.add_argument("--verify", action="store_true", help="also recompute each file's sha256")
     return parser
 
 
@@ -194,6 +216,29 @@ def _run_bench(args) -> int:
     return 0
 
 
+def _run_train(args) -> int:
+    import shlex
+
+    from recon.training.denoiser_config import load_training_config
+    from recon.training.denoiser_training import train_denoiser
+
+    config = load_training_config(args.config, args.overrides)
+    output_dir = args.output_dir or f"runs/{config['name']}"
+    command = "recon " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+    entry = train_denoiser(config, output_dir, device=None if args.device == "auto" else args.device,
+                           progress=not args.quiet, command=command)
+    print(f"wrote {output_dir}/{entry['file']} (sha256 {entry['sha256'][:12]}..., validation PSNR "
+          f"{entry['validation']['psnr_db']:.2f} dB at sigma {entry['validation']['sigma_255']:g}/255)")
+    return 0
+
+
+def _run_weights(args) -> int:
+    from recon.weights.registry import describe_shipped
+
+    print("\n".join(describe_shipped(verify=args.verify)))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -206,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     try:
         commands = {"demo": _run_demo, "run": _run_run, "info": _run_info, "configs": _run_configs,
-                    "bench": _run_bench, "example": _run_example}
+                    "bench": _run_bench, "example": _run_example, "train": _run_train,
+                    "weights": _run_weights}
         return commands[args.command](args)
     except (CommandError, FileExistsError, ValueError) as error:
         print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)

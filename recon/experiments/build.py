@@ -74,10 +74,14 @@ def build_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=N
     """The prior the config names, at strength λ (``None`` for ``kind: none``)."""
     from recon.priors import TV, L1Wavelet, Tikhonov, WeightedTV, weights_from_pilot
 
+    from recon.experiments.build_pnp import LEARNED_PRIORS
+
     section = config["prior"]
     kind = section["kind"]
     if kind == "none":
         return None
+    if kind in LEARNED_PRIORS:
+        return LEARNED_PRIORS[kind](config, operator, y, echo)
     if section["undecimated"]:
         raise ValueError("prior.undecimated: the undecimated wavelet frame is offered for deblurring "
                          "(deconvolution-admm, pdhg); CT and MRI take the orthogonal one (prior.undecimated=false)")
@@ -132,12 +136,13 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
     """Solve the experiment on ``measurement`` (all slices as one batch); the solver is ``solver.kind``."""
     import time
 
+    from recon.experiments.build_pnp import LEARNED_SOLVERS, check_learned_combination
     from recon.operators import fbp
-
     from recon.operators.scaled import ScaledOperator
 
     solver = config["solver"]
     kind = solver["kind"]
+    check_learned_combination(config)
     y = measurement.data.to(device)
     started = time.perf_counter()
     if kind == "fbp":
@@ -150,7 +155,9 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
         operator, y = ScaledOperator(operator, 1.0 / pixel), y / pixel
     prior = build_prior(config, operator, y, strength / pixel**2, echo) if strength is not None else None
     stopping = _stopping(config)
-    if kind == "sirt":
+    if kind in LEARNED_SOLVERS:
+        result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback)
+    elif kind == "sirt":
         if prior is not None:
             raise ValueError("solver.kind: sirt takes no prior; set prior.kind=none or use pdhg")
         from recon.solvers.sirt import sirt

@@ -47,6 +47,7 @@ from dataclasses import replace
 import torch
 
 from recon.experiments.build import Reconstruction, _stopping
+from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS, check_learned_combination
 
 DEBLUR_SOLVERS = ("wiener", "richardson-lucy", "deconvolution-admm", "pdhg")
 
@@ -122,6 +123,9 @@ def _admm_prior(config: dict, boundary: str, strength: float):
 
 def _check_combination(config: dict, multiband: bool) -> None:
     kind, prior = config["solver"]["kind"], config["prior"]["kind"]
+    check_learned_combination(config)
+    if kind in LEARNED_SOLVERS:
+        return
     if kind not in DEBLUR_SOLVERS:
         raise ValueError(f"solver.kind: {kind} does not apply to deblurring; use {', '.join(DEBLUR_SOLVERS)}")
     if multiband and kind != "pdhg":
@@ -180,9 +184,15 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
         operator = operator.to(device)
     stopping = _stopping(config)
     started = time.perf_counter()
-    strength = _strength(config, operator, y) if config["prior"]["kind"] != "none" else None
+    explicit = config["prior"]["kind"] not in ("none", *LEARNED_PRIORS)
+    strength = _strength(config, operator, y) if explicit else None
     if echo is not None:
         echo(f"{kind}: {operator!r}" + ("" if strength is None else f", lambda = {strength:.4g}"))
+    if kind in LEARNED_SOLVERS:
+        prior = LEARNED_PRIORS[config["prior"]["kind"]](config, operator, y, echo)
+        result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback)
+        return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
+                              time.perf_counter() - started, None)
     if kind == "wiener":
         from recon.solvers.wiener import wiener_deconvolution
 

@@ -32,6 +32,7 @@ import time
 import torch
 
 from recon.experiments.build import Reconstruction, _stopping, build_prior, prior_strength
+from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS, check_learned_combination
 
 
 def _calibration(config: dict):
@@ -98,6 +99,10 @@ def mri_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=Non
 
     section = config["prior"]
     kind = section["kind"]
+    if kind in LEARNED_PRIORS:
+        if ndim == 3:
+            raise ValueError("prior.kind: pnp denoises 2D images; use operator.ndim=2 (slice by slice)")
+        return LEARNED_PRIORS[kind](config, operator, y, echo)
     if kind == "weighted-tv":
         raise ValueError("prior.kind: weighted-tv is not available for MRI yet; use tv or l1-wavelet")
     if ndim == 2 or kind == "none" or section["undecimated"]:
@@ -113,6 +118,7 @@ def reconstruct_mri(config: dict, measurement, *, device: str = "cpu", callback=
     """Reconstruct ``measurement`` as ``operator.ndim`` says; magnitudes ``(slices, 1, rows, cols)``."""
     from recon.experiments import mri_volume
 
+    check_learned_combination(config)
     axis = mri_volume.check_request(config, measurement)
     started = time.perf_counter()
     if config["solver"]["kind"] == "zero-filled":
@@ -190,6 +196,8 @@ def _volume_3d(config: dict, measurement, device, callback, echo):
 
 def _solve(config: dict, y, operator, prior, callback):
     kind = config["solver"]["kind"]
+    if kind in LEARNED_SOLVERS:
+        return LEARNED_SOLVERS[kind](config, y, operator, prior, callback)
     stopping = _stopping(config)
     if kind == "cg":
         from recon.solvers.cg import cg_normal

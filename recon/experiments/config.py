@@ -63,13 +63,13 @@ _Dumper.add_representer(
     list, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True))
 
 
-def shipped_configs() -> dict[str, Path]:
+def shipped_configs(config_dir: Path = CONFIG_DIR) -> dict[str, Path]:
     """Every shipped config, ``{name: path}`` sorted by name; the name is the file stem.
 
     >>> sorted(shipped_configs())[:2]
     ['ct-fbp', 'ct-sirt']
     """
-    return {path.stem: path for path in sorted(CONFIG_DIR.glob("*.yaml"))}
+    return {path.stem: path for path in sorted(Path(config_dir).glob("*.yaml"))}
 
 
 def describe_configs() -> list[tuple[str, str]]:
@@ -81,11 +81,13 @@ def describe_configs() -> list[tuple[str, str]]:
     return [(name, load_experiment(name)["description"]) for name in shipped_configs()]
 
 
-def load_experiment(name_or_path: str, overrides: Iterable[str] = ()) -> dict:
+def load_experiment(name_or_path: str, overrides: Iterable[str] = (), *, schema: Section = EXPERIMENT_SCHEMA,
+                    config_dir: Path = CONFIG_DIR) -> dict:
     """The resolved config of a shipped config name or a YAML file, with ``overrides`` applied.
 
     A file at ``name_or_path`` wins over a shipped config of that name; a
-    shipped name may be written with or without ``.yaml``.
+    shipped name may be written with or without ``.yaml``. ``schema`` and ``config_dir``
+    serve other kinds of config (training configs live in ``configs/train``).
 
     >>> load_experiment("ct-fbp", ["solver.filter=hann"])["solver"]["filter"]
     'hann'
@@ -94,17 +96,18 @@ def load_experiment(name_or_path: str, overrides: Iterable[str] = ()) -> dict:
         ...
     recon.experiments.schema.ConfigError: no-such-config: no such config file, and no shipped config of that name (shipped: ct-fbp, ct-sirt, ct-tv, ct-wtv)
     """
-    path, source = _find_config(str(name_or_path))
+    path, source = _find_config(str(name_or_path), config_dir)
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{source}: not a text (UTF-8) file") from None
     except OSError as error:
         raise ConfigError(f"{source}: cannot read it ({error.strerror or error})") from None
-    return load_experiment_text(text, source, overrides)
+    return load_experiment_text(text, source, overrides, schema=schema)
 
 
-def load_experiment_text(text: str, source: str, overrides: Iterable[str] = ()) -> dict:
+def load_experiment_text(text: str, source: str, overrides: Iterable[str] = (), *,
+                         schema: Section = EXPERIMENT_SCHEMA) -> dict:
     """As :func:`load_experiment`, from YAML text; ``source`` names it in error messages.
 
     >>> load_experiment_text("solver:\\n  kind: sirt\\n", "my.yaml")["solver"]["kind"]
@@ -118,10 +121,10 @@ def load_experiment_text(text: str, source: str, overrides: Iterable[str] = ()) 
     if raw is None:
         raise ConfigError(f"{source}: the file is empty (expected a mapping of sections)", key="")
     if not isinstance(raw, dict):
-        validate(raw, EXPERIMENT_SCHEMA, source)  # raises the top-level "expected a mapping" error
-    raw, set_by = apply_overrides(raw, overrides)
+        validate(raw, schema, source)  # raises the top-level "expected a mapping" error
+    raw, set_by = apply_overrides(raw, overrides, schema=schema)
     try:
-        return validate(raw, EXPERIMENT_SCHEMA, source)
+        return validate(raw, schema, source)
     except ConfigError as error:
         override = _override_behind(error.key, set_by)
         if override is None:
@@ -130,7 +133,8 @@ def load_experiment_text(text: str, source: str, overrides: Iterable[str] = ()) 
         raise ConfigError(f"--set {override}: {str(error)[len(source) + 2:]}", key=error.key) from None
 
 
-def apply_overrides(raw: dict, overrides: Iterable[str]) -> tuple[dict, dict[str, str]]:
+def apply_overrides(raw: dict, overrides: Iterable[str], *, schema: Section = EXPERIMENT_SCHEMA
+                    ) -> tuple[dict, dict[str, str]]:
     """A copy of ``raw`` with every ``KEY=VALUE`` override set, and ``{dotted key: override text}``.
 
     The key must exist in the schema (not only in the file). The value is read
@@ -148,7 +152,7 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> tuple[dict, dict[str
     raw = copy.deepcopy(raw)
     set_by = {}
     for text in overrides:
-        keys, value = _parse_override(text)
+        keys, value = _parse_override(text, schema)
         target = raw
         for key in keys[:-1]:
             if target.get(key) is None:
@@ -173,13 +177,13 @@ def config_to_yaml(config: dict) -> str:
     return yaml.dump(resolved, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _find_config(name_or_path: str) -> tuple[Path, str]:
+def _find_config(name_or_path: str, config_dir: Path = CONFIG_DIR) -> tuple[Path, str]:
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path, name_or_path
     if path.is_dir():
         raise ConfigError(f"{name_or_path}: is a folder, not a config file")
-    shipped = shipped_configs()
+    shipped = shipped_configs(config_dir)
     name = re.sub(r"\.ya?ml$", "", name_or_path) if path.name == name_or_path else name_or_path
     if name in shipped:
         return shipped[name], shipped[name].name
@@ -201,13 +205,13 @@ def _parse_yaml(text: str, source: str) -> Any:
         raise ConfigError(f"{source}: invalid YAML ({' '.join(str(error).split())})") from None
 
 
-def _parse_override(text: str) -> tuple[list[str], Any]:
+def _parse_override(text: str, schema: Section = EXPERIMENT_SCHEMA) -> tuple[list[str], Any]:
     key, equals, value_text = str(text).partition("=")
     key = key.strip()
     if not equals or not key:
         raise ConfigError(f"--set {text}: expected KEY=VALUE, e.g. solver.max_iter=300")
     keys = key.split(".")
-    entry: Section | Field = EXPERIMENT_SCHEMA
+    entry: Section | Field = schema
     for depth, part in enumerate(keys):
         parent = ".".join(keys[:depth])
         if isinstance(entry, Field):

@@ -15,9 +15,10 @@ from __future__ import annotations
 from recon.experiments.schema import Field, Section
 
 INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
-PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv")
+PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv", "pnp")
 SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg", "coil-split-admm",
-                "back-projection", "kirchhoff", "csalsa", "wiener", "richardson-lucy", "deconvolution-admm")
+                "back-projection", "kirchhoff", "csalsa", "wiener", "richardson-lucy", "deconvolution-admm",
+                "pnp-admm", "pnp-fista", "hqs", "red")
 MODALITIES = ("ct", "mri", "mimo", "deblur")
 FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
 WAVELETS = ("haar", "db1", "db2", "db3", "db4")
@@ -84,7 +85,8 @@ PRIOR = Section({
                       "Tikhonov (squared l2 of the gradient), l1 of the pixels (radar), squared l2 of the "
                       "pixels (Wiener) or joint TV across bands (multiband deblurring)."),
     "strength": Field(float, 0.0, minimum=0,
-                      doc="Regularisation weight λ, read as strength_scale says."),
+                      doc="Regularisation weight λ, read as strength_scale says; for pnp with hqs or red, λ / ‖A‖² "
+                          "(hqs: the data step's α at the end of the schedule)."),
     "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
                             doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
                                 "'absolute': λ = strength. Radar (C-SALSA) ignores it: its prior acts on the "
@@ -119,6 +121,22 @@ PRIOR = Section({
                              "R = λ (TV + l1_strength · ‖·‖₁); 0: plain TV."),
     "prox_max_iter": Field(int, 200, minimum=1,
                            doc="Radar, prior.kind tv: inner iterations of the TV prox in each C-SALSA step."),
+    "denoiser": Field(str, "drunet-small-general",
+                      doc="pnp: the denoiser: a shipped model's name (`recon weights` lists them), 'bm3d', or the "
+                          "path of a .safetensors file (recon train) or of deepinv's drunet_gray.pth / dncnn_*.pth."),
+    "weights": Field(str, None, nullable=True,
+                     doc="pnp: a weights file of your own; overrides prior.denoiser when set."),
+    "sigma": Field(float, 0.02, minimum=0, exclusive_minimum=True,
+                   doc="pnp: the denoiser's noise level, as a fraction of the image range (pnp-admm, pnp-fista and "
+                       "red use it throughout; hqs ends its schedule there)."),
+    "sigma_start": Field(float, 0.2, minimum=0, exclusive_minimum=True,
+                         doc="pnp with hqs: the first noise level of the geometric schedule (fraction of the range)."),
+    "image_range": Field("float-pair", None, nullable=True,
+                         doc="pnp: [low, high] of the image in its own units, mapped to the denoiser's [0, 1]; null: "
+                             "[0, 99.5th percentile of |x0|], x0 from 10 CGLS iterations."),
+    "complex_mode": Field(str, "magnitude", choices=("magnitude", "real-imag"),
+                          doc="pnp, complex images (MRI): denoise |x| and keep the phase, or the real and imaginary "
+                              "parts as two images."),
 }, doc="The regulariser and its weight.")
 
 SOLVER = Section({
@@ -148,11 +166,13 @@ SOLVER = Section({
                      doc="CG-SENSE: δ in (AᴴA + δI)x = Aᴴy (Tikhonov damping); 0: none."),
     "penalty": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
                      doc="The ADMM penalty: C-SALSA's μ, its prox step is prox of R/μ (threshold λ/μ; null: 1); "
-                         "deconvolution-admm's ρ on the prior's split (null: 10λ, 2λ with the Poisson term)."),
+                         "deconvolution-admm's ρ on the prior's split (null: 10λ, 2λ with the Poisson term); "
+                         "pnp-admm's α / ‖A‖² (null: 0.1)."),
     "kappa": Field(float, 1.0, minimum=0, exclusive_minimum=True,
                    doc="C-SALSA: κ in the x-update (κI + AᴴA)x = ...; comparable to ‖A‖² balances the splits."),
     "cg_max_iter": Field(int, 5, minimum=1,
-                         doc="C-SALSA: CG steps of each x-update."),
+                         doc="C-SALSA, and the pnp solvers where the data step has no closed form (CT, multi-coil MRI): "
+                             "CG steps of each x-update."),
     "epsilon": Field(float, None, minimum=0, nullable=True,
                      doc="C-SALSA: the radius ε of ‖Ax - y‖ ≤ ε; null: σ√M from solver.noise_sigma or the "
                          "file's metadata@noise_sigma."),
@@ -168,6 +188,8 @@ SOLVER = Section({
                              "gaussian when σ is known, else poisson; none: max_iter and tol only."),
     "tau": Field(float, 1.0, minimum=0, exclusive_minimum=True,
                  doc="Richardson–Lucy: the discrepancy threshold τ (below 1 stops later)."),
+    "step": Field(float, 1.0, minimum=0, exclusive_minimum=True,
+                  doc="pnp-fista and red: the gradient step in units of 1/‖A‖² (1/(‖A‖² + λ) for red)."),
     "relaxation": Field(float, 1.7, minimum=0, maximum=1.99, exclusive_minimum=True,
                         doc="deconvolution-admm and csalsa: over-relaxation α in (0, 2): each split sees "
                             "α Kx + (1 - α) z; 1 is plain ADMM (the paper's C-SALSA), 1.7 reached the deblurring "

@@ -1,0 +1,24 @@
+"""Network architectures (torch modules only; no training code and no file I/O).
+
+:func:`build_network` makes one from the name and arguments a weights manifest stores.
+
+>>> build_network("small-drunet", {"channels": [8, 16], "blocks": 1}).channels
+(8, 16)
+"""
+
+from __future__ import annotations
+
+from recon.networks.dncnn import DnCNN
+from recon.networks.drunet_small import SmallDRUNet
+
+ARCHITECTURES = {"small-drunet": SmallDRUNet, "dncnn": DnCNN}
+
+
+def build_network(kind: str, arguments: dict):
+    """An untrained network of architecture ``kind`` built with ``arguments``."""
+    if kind not in ARCHITECTURES:
+        raise ValueError(f"unknown architecture {kind!r}; known: {', '.join(ARCHITECTURES)}")
+    return ARCHITECTURES[kind](**arguments)
+
+
+__all__ = ["ARCHITECTURES", "DnCNN", "SmallDRUNet", "build_network"]

@@ -1,0 +1,75 @@
+"""``DENOISER_TRAINING_SCHEMA``: every key of a denoiser training config (``recon train denoiser CONFIG``).
+
+The same declarative schema as experiment configs (:mod:`recon.experiments.schema`), so a
+wrong key or value is a one-line error naming the file and the key. Shipped training configs
+live in ``recon/configs/train`` and are found by name.
+
+>>> from recon.experiments.schema import validate
+>>> config = validate({"network": {"kind": "dncnn"}}, DENOISER_TRAINING_SCHEMA, "my.yaml")
+>>> config["network"]["kind"], config["data"]["patch"], config["training"]["seed"]
+('dncnn', 64, 0)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from recon.experiments.schema import Field, Section
+
+TRAIN_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" / "train"
+
+NETWORK = Section({
+    "kind": Field(str, "small-drunet", choices=("small-drunet", "dncnn"),
+                  doc="small-drunet: residual U-Net with a noise-level map (one model for every σ); "
+                      "dncnn: a plain stack of convolutions predicting the noise."),
+    "width": Field(int, 16, minimum=1, doc="small-drunet: channels of the finest level (doubling per level)."),
+    "levels": Field(int, 4, minimum=1, maximum=6, doc="small-drunet: resolution levels."),
+    "blocks": Field(int, 1, minimum=1, doc="small-drunet: residual blocks per level and side."),
+    "depth": Field(int, 10, minimum=2, doc="dncnn: convolutions."),
+    "features": Field(int, 32, minimum=1, doc="dncnn: hidden channels."),
+    "noise_map": Field(bool, True, doc="dncnn: take σ as an input channel (false: blind)."),
+}, doc="The architecture (recon.networks).")
+
+DATA = Section({
+    "natural": Field(float, 1.0, minimum=0, doc="Share of patches from natural photographs (training split)."),
+    "medical": Field(float, 0.0, minimum=0, doc="Share of patches from DICOM CT/MR/radiograph slices."),
+    "phantom": Field(float, 0.0, minimum=0, doc="Share of patches from COULE-like phantoms."),
+    "phantom_count": Field(int, 400, minimum=0, doc="Training phantoms generated (seed of the train split)."),
+    "phantom_size": Field(int, 128, minimum=16, doc="Side of each generated phantom."),
+    "patch": Field(int, 64, minimum=8, doc="Side of the square training patches."),
+    "batch": Field(int, 16, minimum=1, doc="Patches per step."),
+    "sigma_range": Field("float-pair", [1.0, 60.0], minimum=0,
+                         doc="Noise σ drawn uniformly from this range, in units of 1/255 of the image range."),
+    "validation_sigma": Field(float, 25.0, minimum=0, doc="σ (of 255) of the validation PSNR."),
+    "validation_crop": Field(int, 128, minimum=16, doc="Side of the centre crop of each validation image."),
+}, doc="Training images and noise.")
+
+TRAINING = Section({
+    "steps": Field(int, 10000, minimum=1, doc="Optimiser steps."),
+    "learning_rate": Field(float, 1e-3, minimum=0, exclusive_minimum=True,
+                           doc="Adam's initial step; cosine decay to 1% of it."),
+    "seed": Field(int, 0, minimum=0, doc="Seeds the weights, the patches and the noise."),
+    "validate_every": Field(int, 500, minimum=1, doc="Steps between validation PSNRs."),
+    "checkpoint_every": Field(int, 500, minimum=1, doc="Steps between checkpoints."),
+    "time_limit": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
+                        doc="Stop (and export) after this many seconds; null: run every step."),
+}, doc="The optimisation.")
+
+DENOISER_TRAINING_SCHEMA = Section({
+    "name": Field(str, "denoiser", doc="The model's name: NAME.safetensors and its manifest entry."),
+    "description": Field(str, "", doc="One line on what the model is for."),
+    "network": NETWORK,
+    "data": DATA,
+    "training": TRAINING,
+}, doc="Training one denoiser.")
+
+
+def load_training_config(name_or_path: str, overrides=()) -> dict:
+    """A shipped training config by name (``denoiser-general``) or a YAML file, ``--set`` overrides applied.
+
+    >>> load_training_config("denoiser-phantom", ["training.steps=10"])["training"]["steps"]
+    10
+    """
+    from recon.experiments.config import load_experiment
+
+    return load_experiment(name_or_path, overrides, schema=DENOISER_TRAINING_SCHEMA, config_dir=TRAIN_CONFIG_DIR)

@@ -1,0 +1,227 @@
+r"""Training a denoiser: seeded, with progress, checkpoints, resume, a curve figure and shipped-style weights.
+
+The network learns :math:`\min_\theta \mathbb E\,\|f_\theta(x + \sigma n, \sigma) - x\|^2` over
+patches of the training split (:mod:`recon.training.patches`), with σ drawn per patch;
+its minimiser is the MMSE denoiser :math:`E[x \mid x + \sigma n]` the denoiser contract asks
+for. Adam with a cosine-decayed step. Every ``validate_every`` steps the mean PSNR on the
+validation split (centre crops, noise fixed by the seed) is recorded and shown in the
+progress bar beside the running loss.
+
+``OUTPUT_DIR/checkpoint.pt`` (tensors and plain numbers only, read with
+``weights_only=True``) holds the weights, the optimiser, the random generator and the
+curves; a rerun with the same directory resumes from it and gives the same weights as an
+uninterrupted run. At the end ``NAME.safetensors``, ``NAME.json`` (its manifest entry)
+and ``NAME-training.png`` (loss and validation PSNR against step) are written.
+The device is CUDA when there is one, else CPU; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from recon.training.image_sources import PHANTOM_SEEDS, images
+from recon.training.patches import PatchSampler
+
+FAMILIES = ("natural", "medical", "phantom")
+
+
+def network_arguments(section: dict) -> tuple[str, dict]:
+    """``(architecture, constructor arguments)`` from a training config's ``network`` section."""
+    if section["kind"] == "small-drunet":
+        channels = [section["width"] * 2**level for level in range(section["levels"])]
+        return "small-drunet", {"in_channels": 1, "channels": channels, "blocks": section["blocks"]}
+    return "dncnn", {"in_channels": 1, "depth": section["depth"], "features": section["features"],
+                     "noise_map": section["noise_map"]}
+
+
+def _family_images(data: dict, split: str) -> dict[str, dict[str, np.ndarray]]:
+    out = {}
+    for family in FAMILIES:
+        if data[family] > 0 or split != "train":
+            count = data["phantom_count"] if split == "train" else 8
+            out[family] = images(family, split, count=count, size=data["phantom_size"])
+    return out
+
+
+def _validation_set(data: dict, seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Centre crops of the validation images of every family trained on, and their fixed noisy copies."""
+    generator = torch.Generator().manual_seed(seed + 1)
+    sigma = data["validation_sigma"] / 255.0
+    clean, noisy = [], []
+    for family, named in _family_images(data, "validation").items():
+        if data[family] <= 0:
+            continue
+        for image in named.values():
+            side = min(data["validation_crop"], *image.shape)
+            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+            crop = torch.from_numpy(np.ascontiguousarray(image[top:top + side, left:left + side]))[None, None]
+            clean.append(crop)
+            noisy.append(crop + sigma * torch.randn(crop.shape, generator=generator))
+    return clean, noisy
+
+
+def _psnr(estimate: torch.Tensor, truth: torch.Tensor) -> float:
+    mse = float(torch.mean((estimate.clamp(0, 1) - truth) ** 2))
+    return 10 * math.log10(1.0 / max(mse, 1e-20))
+
+
+def _learning_rate(base: float, step: int, steps: int) -> float:
+    return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+
+
+def _save_checkpoint(path: Path, state: dict) -> None:
+    temporary = path.with_suffix(".partial")
+    torch.save(state, temporary)
+    temporary.replace(path)
+
+
+def training_curve_figure(history: dict, path: Path, title: str) -> None:
+    """Running training loss (as PSNR) and validation PSNR against step."""
+    from recon.figures import pyplot
+
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    steps, losses = np.asarray(history["step"]), np.asarray(history["loss"])
+    if len(losses):
+        window = max(1, len(losses) // 50)
+        smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
+        axes[0].semilogy(steps[window - 1:], smooth)
+    axes[0].set(xlabel="step", ylabel="training MSE (smoothed)", title="loss")
+    axes[1].plot(history["validation_step"], history["validation_psnr"], "o-")
+    axes[1].set(xlabel="step", ylabel="PSNR (dB)", title="validation")
+    figure.suptitle(title)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def train_denoiser(config: dict, output_dir, *, device: str | None = None, progress: bool = True,
+                   command: str | None = None) -> dict:
+    """Train the denoiser ``config`` describes into ``output_dir``; returns its manifest entry.
+
+    Resumes from ``output_dir/checkpoint.pt`` when there is one.
+    """
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    from recon.networks import build_network
+    from recon.weights.registry import sha256_of
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    data, training = config["data"], config["training"]
+    torch.manual_seed(training["seed"])
+    architecture, arguments = network_arguments(config["network"])
+    network = build_network(architecture, arguments).to(device)
+    optimiser = torch.optim.Adam(network.parameters(), lr=training["learning_rate"])
+    generator = torch.Generator().manual_seed(training["seed"])
+    train_images = {family: list(named.values()) for family, named in _family_images(data, "train").items()}
+    sampler = PatchSampler(train_images, {f: data[f] for f in FAMILIES}, patch=data["patch"], generator=generator)
+    val_clean, val_noisy = _validation_set(data, training["seed"])
+    sigma_range = (data["sigma_range"][0] / 255.0, data["sigma_range"][1] / 255.0)
+    history = {"step": [], "loss": [], "validation_step": [], "validation_psnr": []}
+    step, seconds = 0, 0.0
+    checkpoint = output_dir / "checkpoint.pt"
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        network.load_state_dict(state["network"])
+        optimiser.load_state_dict(state["optimiser"])
+        generator.set_state(state["generator"])
+        history = {key: list(value) for key, value in state["history"].items()}
+        step, seconds = int(state["step"]), float(state["seconds"])
+
+    def validate() -> float:
+        network.eval()
+        with torch.no_grad():
+            scores = [_psnr(network(noisy.to(device), data["validation_sigma"] / 255.0).cpu(), clean)
+                      for clean, noisy in zip(val_clean, val_noisy)]
+        network.train()
+        return float(np.mean(scores)) if scores else math.nan
+
+    steps = training["steps"]
+    bar = tqdm(total=steps, initial=step, desc=config["name"], disable=not progress, dynamic_ncols=True)
+    started = time.perf_counter() - seconds
+    network.train()
+    while step < steps:
+        for group in optimiser.param_groups:
+            group["lr"] = _learning_rate(training["learning_rate"], step, steps)
+        clean, noisy, sigma = sampler.batch(data["batch"], sigma_range, device)
+        loss = torch.mean((network(noisy, sigma) - clean) ** 2)
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        step += 1
+        history["step"].append(step)
+        history["loss"].append(float(loss.detach()))
+        last = step == steps or (training["time_limit"] and time.perf_counter() - started > training["time_limit"])
+        if step % training["validate_every"] == 0 or last:
+            history["validation_step"].append(step)
+            history["validation_psnr"].append(validate())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(history['loss'][-50:]):.2e}",
+                        val_psnr=f"{history['validation_psnr'][-1]:.2f}" if history["validation_psnr"] else "-")
+        if step % training["checkpoint_every"] == 0 or last:
+            _save_checkpoint(checkpoint, {
+                "network": network.state_dict(), "optimiser": optimiser.state_dict(),
+                "generator": generator.get_state(), "step": step, "seconds": time.perf_counter() - started,
+                "history": {key: torch.tensor(value, dtype=torch.float64) for key, value in history.items()}})
+        if last:
+            break
+    bar.close()
+    wall = time.perf_counter() - started
+    name = config["name"]
+    weights = output_dir / f"{name}.safetensors"
+    state = {key: value.detach().cpu().contiguous() for key, value in network.state_dict().items()}
+    save_file(state, str(weights), metadata={"architecture": architecture, "arguments": json.dumps(arguments)})
+    training_curve_figure(history, output_dir / f"{name}-training.png", f"{name}: {step} steps")
+    entry = {
+        "name": name,
+        "file": weights.name,
+        "description": config["description"],
+        "architecture": architecture,
+        "arguments": arguments,
+        "sha256": sha256_of(weights),
+        "parameters": int(sum(v.numel() for v in state.values())),
+        "sigma_range_255": list(data["sigma_range"]),
+        "training": {
+            "command": command or " ".join(shlex.quote(a) for a in sys.argv),
+            "config": config,
+            "steps": step,
+            "wall_seconds": round(wall, 1),
+            "device": device if device == "cpu" else torch.cuda.get_device_name(),
+            "host": platform.processor() or platform.machine(),
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        },
+        "data": _data_manifest(data),
+        "validation": {"psnr_db": history["validation_psnr"][-1] if history["validation_psnr"] else None,
+                       "sigma_255": data["validation_sigma"]},
+    }
+    (output_dir / f"{name}.json").write_text(json.dumps(entry, indent=2) + "\n")
+    return entry
+
+
+def _data_manifest(data: dict) -> dict:
+    """Which images were trained on, tuned on and held out, for the manifest."""
+    from recon.training.image_sources import SPLITS
+
+    out = {}
+    for family in FAMILIES:
+        if family == "phantom":
+            out[family] = {"share": data[family],
+                           "train": f"random_phantoms({data['phantom_size']}, {data['phantom_count']}, "
+                                    f"seed={PHANTOM_SEEDS['train']})",
+                           "validation": f"random_phantoms(size, n, seed={PHANTOM_SEEDS['validation']})",
+                           "test": f"random_phantoms(size, n, seed={PHANTOM_SEEDS['test']})"}
+        else:
+            out[family] = {"share": data[family], **SPLITS[family]}
+    return out

@@ -1,0 +1,127 @@
+r"""The images denoisers are trained, tuned and tested on, all installed from package registries.
+
+Three families, each split once and for all into ``train``, ``validation`` and
+``test`` (a test image is never trained on; the weights manifest names the
+split):
+
+* **natural**: scikit-image's photographs, scikit-learn's two sample photographs
+  and matplotlib's portrait of Grace Hopper;
+* **medical**: the CT, MR and radiograph slices of ``pydicom``'s and
+  ``pydicom-data``'s test files;
+* **phantom**: :func:`recon.datasets.phantoms.random_phantoms` (COULE-like,
+  piecewise constant), one seed per split, so the sets share no image.
+
+Every image is grayscale ``float32`` in [0, 1] (min–max scaled), as a numpy
+array. Sources whose package is missing (scikit-learn, pydicom-data: the
+``train`` extra) are left out with a warning rather than failing, so the test
+images (scikit-image and matplotlib only) are always there.
+
+>>> sorted(SPLITS["natural"]["test"])
+['astronaut', 'camera', 'coffee', 'grace_hopper']
+>>> natural_images("test")["camera"].shape
+(512, 512)
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+SPLITS = {
+    "natural": {
+        "train": ["brick", "grass", "gravel", "coins", "moon", "page", "text", "clock", "rocket",
+                  "motorcycle_left", "motorcycle_right", "hubble_deep_field", "immunohistochemistry",
+                  "retina", "cell", "flower"],
+        "validation": ["chelsea", "china"],
+        "test": ["camera", "astronaut", "coffee", "grace_hopper"],
+    },
+    "medical": {
+        "train": ["693_UNCR.dcm", "MR2_UNCR.dcm", "RG1_UNCR.dcm", "RG3_UNCR.dcm", "MR-SIEMENS-DICOM-WithOverlays.dcm"],
+        "validation": ["explicit_VR-UN.dcm", "CT_small.dcm"],
+        "test": [],
+    },
+}
+#: ``random_phantoms(size, n, seed=PHANTOM_SEEDS[split])``: disjoint streams per split.
+PHANTOM_SEEDS = {"train": 1, "validation": 2, "test": 3}
+
+
+def _unit(image: np.ndarray) -> np.ndarray:
+    image = np.asarray(image, dtype=np.float64)
+    if image.ndim == 3:
+        image = image[..., :3] @ np.array([0.2125, 0.7154, 0.0721])   # scikit-image's rgb2gray weights
+    low, high = float(image.min()), float(image.max())
+    return ((image - low) / max(high - low, 1e-12)).astype(np.float32)
+
+
+def _natural(name: str) -> np.ndarray:
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    if name == "grace_hopper":
+        import matplotlib.cbook
+        import matplotlib.image
+
+        with matplotlib.cbook.get_sample_data("grace_hopper.jpg") as handle:
+            return matplotlib.image.imread(handle, format="jpg")
+    import skimage.data
+
+    if name.startswith("motorcycle_"):
+        left, right, _ = skimage.data.stereo_motorcycle()
+        return left if name.endswith("left") else right
+    return getattr(skimage.data, name)()
+
+
+def _medical(name: str) -> np.ndarray:
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        path = get_testdata_file(name)
+        if path is None:
+            raise FileNotFoundError(name)
+        return pydicom.dcmread(path).pixel_array
+
+
+def _collect(family: str, split: str, load) -> dict[str, np.ndarray]:
+    if split not in ("train", "validation", "test"):
+        raise ValueError(f"split must be 'train', 'validation' or 'test', got {split!r}")
+    images = {}
+    for name in SPLITS[family][split]:
+        try:
+            images[name] = _unit(load(name))
+        except (ImportError, FileNotFoundError, OSError) as error:
+            warnings.warn(f"{family} image {name!r} left out: {error}", stacklevel=3)
+    return images
+
+
+def natural_images(split: str) -> dict[str, np.ndarray]:
+    """The natural photographs of one split, by name."""
+    return _collect("natural", split, _natural)
+
+
+def medical_images(split: str) -> dict[str, np.ndarray]:
+    """The DICOM slices of one split, by file name (needs ``pydicom`` and, for most, ``pydicom-data``)."""
+    return _collect("medical", split, _medical)
+
+
+def phantom_images(split: str, count: int, size: int = 128) -> dict[str, np.ndarray]:
+    """``count`` COULE-like phantoms of one split, named ``phantom-SEED-K``."""
+    from recon.datasets.phantoms import random_phantoms
+
+    seed = PHANTOM_SEEDS[split]
+    stack = random_phantoms(size, count, seed=seed).numpy()[:, 0]
+    return {f"phantom-{seed}-{k}": image for k, image in enumerate(stack)}
+
+
+def images(family: str, split: str, *, count: int = 0, size: int = 128) -> dict[str, np.ndarray]:
+    """One family's images of one split (``count`` and ``size`` are for phantoms)."""
+    if family == "natural":
+        return natural_images(split)
+    if family == "medical":
+        return medical_images(split)
+    if family == "phantom":
+        return phantom_images(split, count, size)
+    raise ValueError(f"unknown image family {family!r}: expected natural, medical or phantom")
