@@ -134,6 +134,32 @@ def _what_was_read(measurement) -> str:
     return f"{measurement.n_slices} image(s) of (channels, H, W) {tuple(measurement.data.shape[1:])}"
 
 
+def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None):
+    """``(Reconstruction, grid)``: the experiment solved on an in-memory measurement, by its modality's builder.
+
+    ``grid`` is the CT image geometry the result lies on (``None`` for the other modalities, whose
+    image is on the data's own grid). :func:`run_experiment` calls it between reading and writing;
+    tuning scripts and tests call it on simulated measurements.
+    """
+    if measurement.modality == "ct":
+        from recon.experiments.build import build_operator, reconstruct
+
+        operator = build_operator(config, measurement)
+        return reconstruct(config, measurement, operator, device=device, callback=callback, echo=echo), \
+            operator.geometry
+    if measurement.modality == "mimo":
+        from recon.experiments.build_mimo import reconstruct_mimo
+
+        return reconstruct_mimo(config, measurement, device=device, callback=callback, echo=echo), None
+    if measurement.modality == "deblur":
+        from recon.experiments.build_deblur import reconstruct_deblur
+
+        return reconstruct_deblur(config, measurement, device=device, callback=callback, echo=echo), None
+    from recon.experiments.build_mri import reconstruct_mri
+
+    return reconstruct_mri(config, measurement, device=device, callback=callback, echo=echo), None
+
+
 def run_experiment(config: dict, *, input_path=None, output_path=None, device: str = "cpu",
                    overwrite: bool = False, quiet: bool = False, echo=print) -> RunSummary:
     """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file."""
@@ -145,7 +171,6 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     from recon.datasets.output_format import sha256_of, write_output
     from recon.datasets.validation import check_input_path
     from recon.datasets.view_selection import select_views
-    from recon.experiments.build import build_operator, reconstruct
     from recon.experiments.config import config_to_yaml
     from recon.experiments.run_figure import write_run_figure
     from recon.progress import ProgressBar
@@ -174,25 +199,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     solver = config["solver"]
     bar = ProgressBar(solver["max_iter"], label=f"{name} ", enabled=False if quiet else None)
     try:
-        if measurement.modality == "ct":
-            operator = build_operator(config, measurement)
-            grid = operator.geometry
-            result = reconstruct(config, measurement, operator, device=device, callback=bar, echo=say)
-        elif measurement.modality == "mimo":
-            from recon.experiments.build_mimo import reconstruct_mimo
-
-            grid = None      # a radar image is on the file's own voxel grid
-            result = reconstruct_mimo(config, measurement, device=device, callback=bar, echo=say)
-        elif measurement.modality == "deblur":
-            from recon.experiments.build_deblur import reconstruct_deblur
-
-            grid = None      # a deblurred image is on the file's (broad band's) pixel grid
-            result = reconstruct_deblur(config, measurement, device=device, callback=bar, echo=say)
-        else:
-            from recon.experiments.build_mri import reconstruct_mri
-
-            grid = None      # an MRI image has k-space's own grid
-            result = reconstruct_mri(config, measurement, device=device, callback=bar, echo=say)
+        result, grid = reconstruct_measurement(config, measurement, device=device, callback=bar, echo=say)
     finally:
         bar.close()
     image = result.image.detach().cpu()

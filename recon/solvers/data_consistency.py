@@ -64,7 +64,7 @@ class QuadraticDataStep:
     :param cg_tol: relative residual at which those CG iterations stop early.
     """
 
-    def __init__(self, operator, y: torch.Tensor, *, cg_steps: int = 10, cg_tol: float = 1e-6):
+    def __init__(self, operator, y: torch.Tensor, *, cg_steps: int = 10, cg_tol: float = 1e-10):
         if cg_steps < 1:
             raise ValueError(f"QuadraticDataStep: cg_steps must be >= 1, got {cg_steps}")
         self.operator, self.y = operator, y
