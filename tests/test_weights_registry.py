@@ -161,10 +161,7 @@ def _empty_pth(folder):
 @pytest.mark.parametrize("make, expect", [
     (_truncated_safetensors, ("not a readable safetensors file",)),
     (_truncated_pth, ("not a readable torch weights file",)),
-    pytest.param(_empty_pth, ("not a readable torch weights file",), marks=pytest.mark.xfail(
-        strict=True, raises=IndexError,
-        reason="registry._read_pickled_state_dict: torch.load raises EOFError() with an empty message and "
-               "str(error).splitlines()[0] raises IndexError (a traceback from recon run)")),
+    (_empty_pth, ("not a readable torch weights file",)),
 ], ids=["half-safetensors", "half-pth", "empty-pth"])
 def test_truncated_files_are_refused(capsys, tmp_path, deblur_input, make, expect):
     _refused(capsys, tmp_path, deblur_input, make(tmp_path), *expect)
@@ -208,8 +205,6 @@ def test_pickle_is_refused_and_never_executed(capsys, tmp_path, deblur_input, ma
     assert not marker.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="registry._read_pickled_state_dict puts torch's message, with its ANSI "
-                                       "bold escapes (\\x1b[1m), into the one-line error")
 def test_pickle_refusal_message_is_plain_text(tmp_path):
     weights = _torch_saved_object(tmp_path, tmp_path / "marker")
     with pytest.raises(WeightsError) as info:
@@ -235,10 +230,7 @@ def _same_outputs(original, path):
 
 
 @pytest.mark.parametrize("blocks", [
-    pytest.param(1, marks=pytest.mark.xfail(
-        strict=True, raises=KeyError,
-        reason="registry._deepinv_network reads state['m_body.0.res.0.weight'], but deepinv's DRUNet with "
-               "nb=1 names its body 'm_body.res.0.weight' (a one-module Sequential is unwrapped)")),
+    1,
     2,
 ])
 def test_deepinv_drunet_pth_loads_and_reproduces(tmp_path, blocks):
@@ -290,9 +282,6 @@ def test_recon_safetensors_with_correct_sidecar_sha256_loads(tmp_path):
     assert description["sha256"] == sha256_of(path)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="registry.resolve accepts any JSON as the sidecar; a list makes load_network call "
-                          "list.get (AttributeError) instead of raising WeightsError")
 def test_sidecar_that_is_not_an_object_is_refused(tmp_path):
     path = _save_safetensors(_small_drunet(), tmp_path / "mine.safetensors")
     (tmp_path / "mine.json").write_text("[1, 2]")
@@ -377,9 +366,6 @@ def test_recon_weights_lists_and_verifies(capsys, fake_shipped):
     assert capsys.readouterr().out.count("file: ok") == 1
 
 
-@pytest.mark.xfail(strict=True, raises=FileNotFoundError,
-                   reason="load_network of a shipped name whose file is missing: _check_sha256 opens it and "
-                          "FileNotFoundError escapes instead of a WeightsError")
 def test_missing_shipped_file_is_a_weights_error(fake_shipped):
     _, path, _ = fake_shipped
     path.unlink()

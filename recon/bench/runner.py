@@ -36,12 +36,21 @@ def _deblur_tv(options: dict, echo):
     return run(_setup(DeblurTVSetup, options), echo=echo)
 
 
+def _pnp(options: dict, echo):
+    from recon.bench.pnp import run
+    from recon.bench.pnp_problems import PnPSetup
+
+    return run(_setup(PnPSetup, options), echo=echo)
+
+
 # name -> (one-line description, runner(options, echo) -> list[BenchRecord])
 PROBLEMS = {
     "ct-tv": ("few-view CT, 256² Shepp-Logan, 60 views, 1% noise, 0.5||Ax-y||² + 0.1 TV, target 33 dB", _ct_tv),
     "mri-tv": ("8-coil MRI, 256² camera, 4x random columns, 8% centre, noise 0.01, TV, target 28 dB", _mri_tv),
     "deblur-tv": ("deblurring, 256² camera, circular Gaussian blur sigma 2 (25x25), noise 0.01, TV, target 28.1 dB",
                   _deblur_tv),
+    "pnp": ("plug-and-play, one trained denoiser for recon and deepinv: HQS (DPIR schedule) and PnP-ADMM on 256² "
+            "camera deblurring and 30-view CT of a test phantom; seconds per 256² denoiser call", _pnp),
 }
 
 

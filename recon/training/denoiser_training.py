@@ -46,7 +46,7 @@ def network_arguments(section: dict) -> tuple[str, dict]:
 def _family_images(data: dict, split: str) -> dict[str, dict[str, np.ndarray]]:
     out = {}
     for family in FAMILIES:
-        if data[family] > 0 or split != "train":
+        if data[family] > 0:
             count = data["phantom_count"] if split == "train" else 8
             out[family] = images(family, split, count=count, size=data["phantom_size"])
     return out
@@ -57,9 +57,7 @@ def _validation_set(data: dict, seed: int) -> tuple[list[torch.Tensor], list[tor
     generator = torch.Generator().manual_seed(seed + 1)
     sigma = data["validation_sigma"] / 255.0
     clean, noisy = [], []
-    for family, named in _family_images(data, "validation").items():
-        if data[family] <= 0:
-            continue
+    for named in _family_images(data, "validation").values():
         for image in named.values():
             side = min(data["validation_crop"], *image.shape)
             top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2

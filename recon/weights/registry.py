@@ -54,7 +54,10 @@ def resolve(name_or_path: str) -> tuple[Path, dict | None]:
     models = shipped_models()
     if name_or_path in models:
         entry = models[name_or_path]
-        return WEIGHTS_DIR / entry["file"], entry
+        path = WEIGHTS_DIR / entry["file"]
+        if not path.exists():
+            raise WeightsError(f"{name_or_path}: the shipped model's file {path} is missing; reinstall recon")
+        return path, entry
     path = Path(name_or_path).expanduser()
     if not path.exists():
         known = ", ".join(sorted(models)) or "none shipped"
@@ -65,7 +68,10 @@ def resolve(name_or_path: str) -> tuple[Path, dict | None]:
         try:
             entry = json.loads(sidecar.read_text())
         except (OSError, ValueError) as error:
-            raise WeightsError(f"{sidecar}: not a readable manifest entry ({error})") from None
+            raise WeightsError(f"{sidecar}: not a readable manifest entry ({_first_line(error)})") from None
+        if not isinstance(entry, dict):
+            raise WeightsError(f"{sidecar}: expected a manifest entry (a JSON object with sha256), "
+                               f"got {type(entry).__name__}")
     return path, entry
 
 
@@ -85,7 +91,7 @@ def _read_safetensors(path: Path) -> tuple[dict, dict]:
             metadata = handle.metadata() or {}
         return load_file(str(path)), metadata
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
-        raise WeightsError(f"{path}: not a readable safetensors file ({str(error).splitlines()[0]})") from None
+        raise WeightsError(f"{path}: not a readable safetensors file ({_first_line(error)})") from None
 
 
 def _read_pickled_state_dict(path: Path) -> dict:
@@ -93,14 +99,18 @@ def _read_pickled_state_dict(path: Path) -> dict:
 
     import torch
 
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{path}: not a readable torch weights file (it is empty)")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        reason = str(error).splitlines()[0][:160]
-        raise WeightsError(f"{path}: refused: loading it would unpickle arbitrary objects ({reason}); "
-                           f"expected a state dict of tensors (.pth) or a .safetensors file") from None
-    except (RuntimeError, EOFError, OSError, ValueError) as error:
-        raise WeightsError(f"{path}: not a readable torch weights file ({str(error).splitlines()[0][:160]})") from None
+        if "truncated" in str(error).lower() or "ran out of input" in str(error).lower():
+            raise WeightsError(f"{path}: truncated or corrupt torch file") from None
+        raise WeightsError(f"{path}: refused: it holds pickled objects other than tensors, which recon does not "
+                           f"unpickle (that could run code); expected a state dict of tensors (.pth) or a "
+                           f".safetensors file") from None
+    except Exception as error:      # zip, EOF, storage errors: torch raises many kinds for a damaged file
+        raise WeightsError(f"{path}: not a readable torch weights file ({_first_line(error)})") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
@@ -110,16 +120,23 @@ def _read_pickled_state_dict(path: Path) -> dict:
 
 def _deepinv_network(path: Path, state: dict):
     """deepinv's DRUNet or DnCNN with the sizes the state dict implies."""
+    try:
+        return _deepinv_network_from_keys(path, state)
+    except (KeyError, IndexError, AttributeError):
+        raise WeightsError(f"{path}: looks like deepinv's DRUNet or DnCNN but lacks some of their weights") from None
+
+
+def _deepinv_network_from_keys(path: Path, state: dict):
     import deepinv
 
     keys = set(state)
     if "m_head.weight" in keys:
-        channels = [int(state[f"m_down{k}.{nb}.weight"].shape[1]) for k, nb in
-                    ((1, _blocks(state, "m_down1")), (2, _blocks(state, "m_down2")), (3, _blocks(state, "m_down3")))]
-        channels.append(int(state["m_body.0.res.0.weight"].shape[0]))
+        blocks = _blocks(state, "m_down1")
+        downs = [state[f"m_down{k}.{blocks}.weight"] for k in (1, 2, 3)]     # the strided convolutions
+        channels = [int(d.shape[1]) for d in downs] + [int(downs[-1].shape[0])]
         in_channels = int(state["m_head.weight"].shape[1]) - 1
         network = deepinv.models.DRUNet(in_channels=in_channels, out_channels=int(state["m_tail.weight"].shape[0]),
-                                        nc=channels, nb=_blocks(state, "m_down1"), pretrained=None)
+                                        nc=channels, nb=blocks, pretrained=None)
         return "deepinv-drunet", network
     if "in_conv.weight" in keys:
         depth = 2 + len({k.split(".")[1] for k in keys if k.startswith("conv_list.")})
@@ -130,6 +147,15 @@ def _deepinv_network(path: Path, state: dict):
         return "deepinv-dncnn", network
     raise WeightsError(f"{path}: not the weights of a known network (expected deepinv's DRUNet or DnCNN, "
                        f"or a recon .safetensors file)")
+
+
+def _first_line(error: Exception) -> str:
+    """An exception's first line without terminal escapes, at most 160 characters."""
+    import re
+
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", lines[0]) if lines else type(error).__name__
+    return text[:160]
 
 
 def _blocks(state: dict, prefix: str) -> int:

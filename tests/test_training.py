@@ -1,0 +1,84 @@
+"""The training loop's mechanics on a throwaway 2-channel network (a few steps, seconds): seeding, resume,
+checkpoints, the curve figure and the manifest entry. No test depends on what it learns: the shipped
+weights are trained by `recon train` (scripts/train_denoisers.sh), never in tests."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from recon.training import denoiser_training
+from recon.training.denoiser_config import load_training_config
+from recon.weights.registry import load_network, sha256_of
+
+TINY = ["network.width=2", "network.levels=2", "data.natural=0", "data.medical=0", "data.phantom=1",
+        "data.phantom_count=3", "data.phantom_size=32", "data.patch=16", "data.batch=2",
+        "data.validation_crop=32", "training.steps=4", "training.validate_every=2", "training.checkpoint_every=2",
+        "name=tiny"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Bit-identical resumes need a fixed reduction order: oneDNN's multi-threaded weight gradients may vary
+    in the last bits from run to run (seen with 2 threads on a loaded machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _train(folder, **kwargs):
+    return denoiser_training.train_denoiser(load_training_config("denoiser-phantom", TINY), folder,
+                                            device="cpu", progress=False, command="test", **kwargs)
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("straight")
+    return folder, _train(folder)
+
+
+def test_training_writes_weights_manifest_entry_curve_and_checkpoint(straight):
+    folder, entry = straight
+    weights = folder / "tiny.safetensors"
+    assert entry["sha256"] == sha256_of(weights)
+    assert json.loads((folder / "tiny.json").read_text()) == entry
+    assert (folder / "tiny-training.png").stat().st_size > 1000 and (folder / "checkpoint.pt").exists()
+    assert entry["architecture"] == "small-drunet" and entry["arguments"]["channels"] == [2, 4]
+    assert entry["training"]["steps"] == 4 and entry["training"]["command"] == "test"
+    assert entry["data"]["phantom"]["train"].endswith("seed=1)") and entry["data"]["phantom"]["test"].endswith("seed=3)")
+    assert len(entry["validation"]) == 2 and entry["validation"]["psnr_db"] > 0
+    network, description = load_network(str(weights))     # the sidecar's sha256 is checked
+    assert description["sha256"] == entry["sha256"]
+    assert sum(p.numel() for p in network.parameters()) == entry["parameters"]
+
+
+def test_same_seed_same_weights_and_a_resumed_run_matches_an_uninterrupted_one(straight, tmp_path, monkeypatch):
+    folder, entry = straight
+    again = _train(tmp_path / "again")
+    assert again["sha256"] == entry["sha256"]                      # seeded: identical bits
+
+    saved = denoiser_training._save_checkpoint
+
+    def crash_after_first_checkpoint(path, state):
+        saved(path, state)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(denoiser_training, "_save_checkpoint", crash_after_first_checkpoint)
+    with pytest.raises(KeyboardInterrupt):
+        _train(tmp_path / "interrupted")
+    assert torch.load(tmp_path / "interrupted" / "checkpoint.pt", weights_only=True)["step"] == 2
+    monkeypatch.setattr(denoiser_training, "_save_checkpoint", saved)
+    resumed = _train(tmp_path / "interrupted")
+    assert resumed["sha256"] == entry["sha256"]
+
+
+def test_training_config_errors_name_the_key():
+    from recon.experiments.schema import ConfigError
+
+    with pytest.raises(ConfigError, match="--set data.patch=4: data.patch: expected an integer >= 8"):
+        load_training_config("denoiser-general", ["data.patch=4"])
+    with pytest.raises(ConfigError, match="no shipped config of that name .*denoiser-general"):
+        load_training_config("denoiser-nonesuch")
