@@ -19,7 +19,7 @@ TINY = ["network.width=2", "network.levels=2", "data.natural=0", "data.medical=0
         "name=tiny"]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Bit-identical resumes need a fixed reduction order: oneDNN's multi-threaded weight gradients may vary
     in the last bits from run to run (seen with 2 threads on a loaded machine)."""
@@ -35,7 +35,7 @@ def _train(folder, **kwargs):
 
 
 @pytest.fixture(scope="module")
-def straight(tmp_path_factory):
+def straight(tmp_path_factory, one_thread):
     folder = tmp_path_factory.mktemp("straight")
     return folder, _train(folder)
 
@@ -58,7 +58,11 @@ def test_training_writes_weights_manifest_entry_curve_and_checkpoint(straight):
 def test_same_seed_same_weights_and_a_resumed_run_matches_an_uninterrupted_one(straight, tmp_path, monkeypatch):
     folder, entry = straight
     again = _train(tmp_path / "again")
-    assert again["sha256"] == entry["sha256"]                      # seeded: identical bits
+    _assert_same_weights(tmp_path / "again", folder)               # seeded
+    other = denoiser_training.train_denoiser(load_training_config("denoiser-phantom", TINY + ["training.seed=1"]),
+                                             tmp_path / "other", device="cpu", progress=False)
+    with pytest.raises(AssertionError):                            # another seed: other weights
+        _assert_same_weights(tmp_path / "other", folder)
 
     saved = denoiser_training._save_checkpoint
 
@@ -71,8 +75,19 @@ def test_same_seed_same_weights_and_a_resumed_run_matches_an_uninterrupted_one(s
         _train(tmp_path / "interrupted")
     assert torch.load(tmp_path / "interrupted" / "checkpoint.pt", weights_only=True)["step"] == 2
     monkeypatch.setattr(denoiser_training, "_save_checkpoint", saved)
-    resumed = _train(tmp_path / "interrupted")
-    assert resumed["sha256"] == entry["sha256"]
+    _train(tmp_path / "interrupted")
+    _assert_same_weights(tmp_path / "interrupted", folder)
+
+
+def _assert_same_weights(folder, reference):
+    """Equal to float32 rounding: the same patches, noise and optimiser state. (oneDNN may pick another
+    convolution algorithm on a later call in the same process, so the last bits can differ.)"""
+    from safetensors.torch import load_file
+
+    a, b = load_file(str(folder / "tiny.safetensors")), load_file(str(reference / "tiny.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-5, atol=1e-6)
 
 
 def test_training_config_errors_name_the_key():
