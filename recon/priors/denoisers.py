@@ -40,12 +40,13 @@ class NetworkDenoiser(Denoiser):
         if x.is_complex():
             raise ValueError("NetworkDenoiser takes real images; wrap it in ScaledDenoiser for complex ones")
         channels = getattr(self.network, "in_channels", x.shape[1])
-        if channels == 1 and x.shape[1] > 1:
-            # A grayscale network denoises each channel (colour, band) as an image of its own.
-            batch, count = x.shape[:2]
+        if channels == 1 and (x.shape[1] > 1 or x.ndim > 4):
+            # A grayscale network denoises each channel (colour, band) and each slice of a stack of 2D
+            # images (batch, channel, bands, H, W) as an image of its own.
+            count = x[0].numel() // (x.shape[-2] * x.shape[-1])
             if torch.is_tensor(sigma) and sigma.ndim == 1:
                 sigma = sigma.repeat_interleave(count)
-            folded = self.network(x.reshape(batch * count, 1, *x.shape[2:]), sigma)
+            folded = self.network(x.reshape(-1, 1, *x.shape[-2:]), sigma)
             return folded.reshape(x.shape)
         return self.network(x, sigma)
 
