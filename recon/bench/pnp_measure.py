@@ -110,21 +110,21 @@ def with_common_target(records: list[BenchRecord], target_db: float) -> list[Ben
     return out
 
 
-def pair_ratios(records: list[BenchRecord]) -> list[tuple[str, float, float | None, float | None]]:
-    """For each method that recon and a peer both ran (same label): ``(method, target, recon_s, peer_s)``.
+def pair_ratios(records: list[BenchRecord], pairs) -> list[tuple[str, float, float | None, float | None]]:
+    """For each ``(recon's method, peer's method)`` of ``pairs`` that both ran: ``(method, target, recon_s, peer_s)``.
 
     The target is the lower of the two bests less ``TARGET_MARGIN_DB``; a time is ``None`` if never reached.
     """
     out = []
-    mine = {r.method: r for r in records if r.library == "recon" and r.trace is not None}
-    for peer in (r for r in records if r.library != "recon" and r.trace is not None):
-        own = mine.get(peer.method)
-        if own is None or own.best_psnr_db is None or peer.best_psnr_db is None:
+    traced = {r.method: r for r in records if r.trace is not None and r.best_psnr_db is not None}
+    for mine, theirs in pairs:
+        own, peer = traced.get(mine), traced.get(theirs)
+        if own is None or peer is None:
             continue
         target = min(own.best_psnr_db, peer.best_psnr_db) - TARGET_MARGIN_DB
         times = []
         for r in (own, peer):
             hit = r.trace.first_reaching(target)
             times.append(None if hit is None else r.trace.seconds[hit])
-        out.append((peer.method, target, times[0], times[1]))
+        out.append((mine, target, times[0], times[1]))
     return out

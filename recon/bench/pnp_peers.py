@@ -27,7 +27,7 @@ import warnings
 import torch
 
 from recon.bench.pnp_measure import traced_record
-from recon.bench.pnp_problems import CT, PnPProblem, PnPSetup, hqs_schedule
+from recon.bench.pnp_problems import ADMM_PAIR, CT, HQS_PAIR, PnPProblem, PnPSetup, hqs_schedule
 from recon.bench.records import BenchRecord
 
 
@@ -79,7 +79,7 @@ def deepinv_hqs(problem: PnPProblem, denoiser, setup: PnPSetup) -> BenchRecord:
         return optim_builder("HQS", prior=PnP(denoiser=denoiser), data_fidelity=L2(), max_iter=problem.hqs.iterations,
                              early_stop=False, verbose=False, params_algo={"stepsize": stepsizes, "g_param": sigmas})
 
-    return _run(problem, "HQS, DPIR schedule", build, problem.x0, denoiser, setup, _cg_note(problem))
+    return _run(problem, HQS_PAIR[1], build, problem.x0, denoiser, setup, _cg_note(problem))
 
 
 def deepinv_admm(problem: PnPProblem, denoiser, setup: PnPSetup) -> BenchRecord:
@@ -96,7 +96,7 @@ def deepinv_admm(problem: PnPProblem, denoiser, setup: PnPSetup) -> BenchRecord:
                              early_stop=False, verbose=False,
                              params_algo={"stepsize": stepsize, "g_param": a.sigma, "beta": 1.0})
 
-    return _run(problem, "PnP-ADMM", build, (problem.x0, torch.zeros_like(problem.x0)), denoiser, setup,
+    return _run(problem, ADMM_PAIR[1], build, (problem.x0, torch.zeros_like(problem.x0)), denoiser, setup,
                 _cg_note(problem))
 
 

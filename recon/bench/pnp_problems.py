@@ -24,8 +24,10 @@ Each problem carries the parameters of two algorithms that recon and deepinv bot
   schedule exactly. deepinv's ``stepsize`` is :math:`\gamma_k = 1/\alpha_k`.
 * **PnP-ADMM** with a fixed σ and :math:`\alpha = p\,\|A\|^2` (deepinv's ``stepsize`` :math:`1/\alpha`).
 
-The CT parameters (and the ADMM parameters for deblurring) were chosen on validation
-images (phantom seed 2; ``chelsea`` and ``china``), never on the test images scored here.
+The CT parameters and the ADMM parameters for deblurring were chosen with the shipped
+models on validation images (three phantoms of seed 2; ``chelsea`` and ``china``), never on
+the test images scored here: ``scripts/bench_pnp_validation.py`` (best mean PSNR after the
+last iteration).
 :math:`\|A\|` is computed when the problem is built (like the operator itself, not timed)
 and both libraries use that number.
 
@@ -47,6 +49,9 @@ import torch
 DEBLUR = "pnp-deblur"
 CT = "pnp-ct"
 DENOISER = "pnp-denoiser"
+#: (recon's method, deepinv's method): the same algorithm with the same parameters
+HQS_PAIR = ("hqs, DPIR schedule", "DPIR iteration: HQS + PnP")
+ADMM_PAIR = ("pnp_admm", "ADMM + PnP")
 
 
 @dataclass(frozen=True)
@@ -125,7 +130,7 @@ def deblur_problem(setup: PnPSetup, truth: torch.Tensor | None = None) -> PnPPro
     return PnPProblem(
         DEBLUR, truth, y, blur, blur.A_adjoint(y), "blurred", y, _norm_squared(blur, y), setup.general_denoiser,
         HQSParameters(sigma_start=49 / 255, sigma_end=noise, strength=0.23, iterations=_iterations(setup, 8)),
-        ADMMParameters(sigma=15 / 255, penalty=1.0, iterations=_iterations(setup, 20)),
+        ADMMParameters(sigma=16 / 255, penalty=0.01, iterations=_iterations(setup, 20)),
         f"{setup.size}² camera, circular Gaussian blur sigma 2 (25x25), noise {noise:g}")
 
 
@@ -144,8 +149,8 @@ def ct_problem(setup: PnPSetup, truth: torch.Tensor | None = None) -> PnPProblem
     start = fbp(y, operator, "hann")
     return PnPProblem(
         CT, truth, y, operator, start, "FBP", start, _norm_squared(operator, y), setup.phantom_denoiser,
-        HQSParameters(sigma_start=49 / 255, sigma_end=20 / 255, strength=0.01, iterations=_iterations(setup, 24)),
-        ADMMParameters(sigma=20 / 255, penalty=0.01, iterations=_iterations(setup, 40)),
+        HQSParameters(sigma_start=49 / 255, sigma_end=8 / 255, strength=0.002, iterations=_iterations(setup, 24)),
+        ADMMParameters(sigma=30 / 255, penalty=0.005, iterations=_iterations(setup, 40)),
         f"{setup.size}² test phantom, {setup.n_views} parallel views, 2% relative noise")
 
 
