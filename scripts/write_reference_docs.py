@@ -27,6 +27,15 @@ def config_reference() -> str:
     for key, field in iter_fields(EXPERIMENT_SCHEMA):
         default = "null" if field.default is None else repr(field.default)
         lines.append(f"| `{key}` | {field.describe()} | `{default}` | {field.doc} |")
+    from recon.training.denoiser_config import DENOISER_TRAINING_SCHEMA
+
+    lines += ["", "# Denoiser training config reference", "",
+              "`recon train denoiser CONFIG` (shipped: `denoiser-general`, `denoiser-phantom` in "
+              "`recon/configs/train`), from `recon/training/denoiser_config.py`.", "",
+              "| key | expected | default | meaning |", "|---|---|---|---|"]
+    for key, field in iter_fields(DENOISER_TRAINING_SCHEMA):
+        default = "null" if field.default is None else repr(field.default)
+        lines.append(f"| `{key}` | {field.describe()} | `{default}` | {field.doc} |")
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ builders and scores apply unchanged. The images come from
 * :func:`gaussian_deblur`: natural photographs (central square resized to 256²), a
   Gaussian PSF of σ = 2 pixels, reflected boundary, white noise σ = 0.01;
 * :func:`simulated_mri`: matplotlib's MR slice ``s1045`` (validation only) through 8
-  birdcage coils, 4× random columns with an 8 % centre, 1 % noise;
+  birdcage coils, 4× (or 6×) random columns with an 8 % centre, 1 % noise;
 * :func:`brain_mri`: the real 8-coil brain of ``testdata/mri`` (test), 4× undersampled
   the same way; the reference is the root-sum-of-squares of its fully sampled columns.
 
@@ -85,14 +85,14 @@ def gaussian_deblur(split: str, *, size: int = 256, psf_sigma: float = 2.0, nois
                        metadata={"noise_sigma": noise}), list(images)
 
 
-def _undersampled(kspace: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _undersampled(kspace: torch.Tensor, seed: int, acceleration: float = 4) -> tuple[torch.Tensor, torch.Tensor]:
     from recon.operators.mri_masks import random_mask
 
-    mask = random_mask(tuple(kspace.shape[-2:]), 4, 0.08, seed=seed)
+    mask = random_mask(tuple(kspace.shape[-2:]), acceleration, 0.08, seed=seed)
     return kspace * mask, mask
 
 
-def simulated_mri(*, coils: int = 8, noise: float = 0.01, seed: int = 0) -> Measurement:
+def simulated_mri(*, coils: int = 8, noise: float = 0.01, acceleration: float = 4, seed: int = 0) -> Measurement:
     """Validation MRI: matplotlib's ``s1045`` MR slice (256², never trained on) through birdcage coils."""
     import gzip
 
@@ -111,14 +111,15 @@ def simulated_mri(*, coils: int = 8, noise: float = 0.01, seed: int = 0) -> Meas
     image = torch.from_numpy(image / image.max())
     maps = birdcage_coil_maps(coils, (256, 256), dtype=torch.complex128)
     kspace = add_gaussian_noise(centred_fft(maps * image, 2)[None], noise, seed=seed)[0]
-    measured, mask = _undersampled(kspace, seed)
-    reference = torch.sqrt((centred_fft_inverse(kspace).abs() ** 2).sum(0))[None, None].float()
+    measured, mask = _undersampled(kspace, seed, acceleration)
+    reference = torch.sqrt((_coil_images(kspace).abs() ** 2).sum(0))[None, None].float()
     return Measurement("mri", measured[None].to(torch.complex64), CartesianAcquisition(mask), "recon", None,
                        reference=reference, reference_name="RSS of the fully sampled k-space",
-                       metadata={"description": "s1045 through 8 simulated coils, 4x random columns"})
+                       metadata={"description": f"s1045 through {coils} simulated coils, {acceleration:g}x random "
+                                                f"columns"})
 
 
-def centred_fft_inverse(kspace: torch.Tensor) -> torch.Tensor:
+def _coil_images(kspace: torch.Tensor) -> torch.Tensor:
     from recon.operators.fourier import centred_ifft
 
     return centred_ifft(kspace, 2)
@@ -132,7 +133,7 @@ def brain_mri(path, *, seed: int = 0) -> Measurement:
 
     data = scipy.io.loadmat(str(path))["DATA"]
     kspace = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)[:, :, BRAIN_COLUMNS])).to(torch.complex64)
-    reference = torch.sqrt((centred_fft_inverse(kspace).abs() ** 2).sum(0))[None, None]
+    reference = torch.sqrt((_coil_images(kspace).abs() ** 2).sum(0))[None, None]
     measured, mask = _undersampled(kspace, seed)
     return Measurement("mri", measured[None], CartesianAcquisition(mask), "recon", str(path),
                        reference=reference, reference_name="RSS of the fully sampled columns",

@@ -63,13 +63,13 @@ _Dumper.add_representer(
     list, lambda dumper, value: dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True))
 
 
-def shipped_configs(config_dir: Path = CONFIG_DIR) -> dict[str, Path]:
+def shipped_configs(config_dir: Path | None = None) -> dict[str, Path]:
     """Every shipped config, ``{name: path}`` sorted by name; the name is the file stem.
 
     >>> sorted(shipped_configs())[:2]
     ['ct-fbp', 'ct-sirt']
     """
-    return {path.stem: path for path in sorted(Path(config_dir).glob("*.yaml"))}
+    return {path.stem: path for path in sorted(Path(config_dir or CONFIG_DIR).glob("*.yaml"))}
 
 
 def describe_configs() -> list[tuple[str, str]]:
@@ -82,7 +82,7 @@ def describe_configs() -> list[tuple[str, str]]:
 
 
 def load_experiment(name_or_path: str, overrides: Iterable[str] = (), *, schema: Section = EXPERIMENT_SCHEMA,
-                    config_dir: Path = CONFIG_DIR) -> dict:
+                    config_dir: Path | None = None) -> dict:
     """The resolved config of a shipped config name or a YAML file, with ``overrides`` applied.
 
     A file at ``name_or_path`` wins over a shipped config of that name; a
@@ -177,7 +177,7 @@ def config_to_yaml(config: dict) -> str:
     return yaml.dump(resolved, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def _find_config(name_or_path: str, config_dir: Path = CONFIG_DIR) -> tuple[Path, str]:
+def _find_config(name_or_path: str, config_dir: Path | None = None) -> tuple[Path, str]:
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path, name_or_path

@@ -99,8 +99,12 @@ class QuadraticDataStep:
         """:math:`\\tfrac12\\|Ax - y\\|^2` summed over the batch."""
         return 0.5 * float(euclidean_norm(self.operator.A(x) - self.y)) ** 2
 
-    def prox(self, v: torch.Tensor, alpha: float) -> torch.Tensor:
-        """:math:`(A^{\\mathsf H}A + \\alpha I)^{-1}(A^{\\mathsf H}y + \\alpha v)`, α > 0."""
+    def prox(self, v: torch.Tensor, alpha: float, *, start: torch.Tensor | None = None) -> torch.Tensor:
+        r""":math:`(A^{\mathsf H}A + \alpha I)^{-1}(A^{\mathsf H}y + \alpha v)`, α > 0.
+
+        Without a closed form, CG starts from ``start`` when given, else from the previous solution
+        (ADMM's x moves little between iterations; for HQS the denoised v is the better start).
+        """
         if not alpha > 0:
             raise ValueError(f"QuadraticDataStep.prox: alpha must be positive, got {alpha}")
         if self._transform is not None:
@@ -111,11 +115,16 @@ class QuadraticDataStep:
             n = self._normal
             coefficients = (self._Aty_coefficients + alpha * n.forward(v)) / (n.mask_like(v) + alpha)
             return n.adjoint(coefficients)
-        return self._conjugate_gradient(v, alpha)
+        return self._conjugate_gradient(v, alpha, start)
 
-    def _conjugate_gradient(self, v: torch.Tensor, alpha: float) -> torch.Tensor:
+    def _conjugate_gradient(self, v: torch.Tensor, alpha: float, start: torch.Tensor | None) -> torch.Tensor:
         rhs = self.Aty + alpha * v
-        x = v.clone() if self._previous is None or self._previous.shape != v.shape else self._previous.clone()
+        if start is not None:
+            x = start.clone()
+        elif self._previous is None or self._previous.shape != v.shape:
+            x = v.clone()
+        else:
+            x = self._previous.clone()
         residual = rhs - self.gram(x) - alpha * x
         direction = residual.clone()
         squared = _inner(residual, residual)
