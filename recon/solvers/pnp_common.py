@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -41,6 +43,20 @@ def check_positive(solver: str, **values) -> None:
     for name, value in values.items():
         if not (isinstance(value, (int, float)) and value > 0):
             raise ValueError(f"{solver}: {name} must be a positive number, got {value!r}")
+
+
+def momentum_step(new: torch.Tensor, previous: torch.Tensor, t: float, momentum: bool) -> tuple[torch.Tensor, float]:
+    r"""FISTA's extrapolation :math:`v = x_{k+1} + \tfrac{t_k - 1}{t_{k+1}}(x_{k+1} - x_k)` and :math:`t_{k+1}`;
+    ``(new, t)`` unchanged without momentum.
+
+    >>> v, t = momentum_step(torch.tensor([2.0]), torch.tensor([1.0]), 2.0, True)
+    >>> round(t, 4), round(v.item(), 4)
+    (2.5616, 2.3904)
+    """
+    if not momentum:
+        return new, t
+    t_next = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
+    return new + ((t - 1) / t_next) * (new - previous), t_next
 
 
 def project(x: torch.Tensor, nonnegative: bool) -> torch.Tensor:

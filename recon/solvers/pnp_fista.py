@@ -23,13 +23,12 @@ True
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from recon.solvers.common import IterationLoop, Result, Stopping, relative_change
 from recon.solvers.data_consistency import QuadraticDataStep
-from recon.solvers.pnp_common import check_positive, denoiser_call, operator_norm_squared, project
+from recon.solvers.pnp_common import (check_positive, denoiser_call, momentum_step, operator_norm_squared,
+                                      project)
 
 _STEP_HINT = "lower the step (below 1) or turn momentum off"
 
@@ -47,12 +46,7 @@ def pnp_fista(y: torch.Tensor, operator, denoiser, *, sigma: float, step: float 
     loop = IterationLoop("pnp_fista", stopping, step_hint=_STEP_HINT, callback=callback)
     while not loop.done:
         new = project(denoise(v - tau * data.gradient(v), sigma), nonnegative)
-        if momentum:
-            t_next = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
-            v = new + ((t - 1) / t_next) * (new - x)
-            t = t_next
-        else:
-            v = new
+        v, t = momentum_step(new, x, t, momentum)
         change = relative_change(new, x)
         x = new
         loop.record(objective=data.misfit(x), change=change, x=x)

@@ -24,14 +24,13 @@ True
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from recon.euclidean import euclidean_norm
 from recon.solvers.common import IterationLoop, Result, Stopping, relative_change
 from recon.solvers.data_consistency import QuadraticDataStep
-from recon.solvers.pnp_common import check_positive, denoiser_call, operator_norm_squared, project
+from recon.solvers.pnp_common import (check_positive, denoiser_call, momentum_step, operator_norm_squared,
+                                      project)
 
 _STEP_HINT = "lower the step or the strength"
 
@@ -54,12 +53,7 @@ def red(y: torch.Tensor, operator, denoiser, *, sigma: float, strength: float = 
     while not loop.done:
         gradient = data.gradient(v) + weight * (v - denoise(v, sigma))
         new = project(v - tau * gradient, nonnegative)
-        if momentum:
-            t_next = 0.5 * (1 + math.sqrt(1 + 4 * t * t))
-            v = new + ((t - 1) / t_next) * (new - x)
-            t = t_next
-        else:
-            v = new
+        v, t = momentum_step(new, x, t, momentum)
         change = relative_change(new, x)
         x = new
         loop.record(objective=data.misfit(x), residual=float(euclidean_norm(gradient)) / scale, change=change, x=x)

@@ -21,9 +21,10 @@ True
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
+
+from recon.datasets.output_format import sha256_of
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
 MANIFEST = WEIGHTS_DIR / "manifest.json"
@@ -31,15 +32,6 @@ MANIFEST = WEIGHTS_DIR / "manifest.json"
 
 class WeightsError(ValueError):
     """A weight file that cannot be used; the message is one line naming the file."""
-
-
-def sha256_of(path) -> str:
-    """The hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def shipped_models() -> dict[str, dict]:
