@@ -9,7 +9,9 @@ With ``noise_map=True`` a constant σ map is a second input channel (as in
 FFDNet), so one network serves a range of noise levels and plug-and-play
 schedules can lower σ as they go; with ``noise_map=False`` the network is blind,
 like deepinv's ``DnCNN``, and ignores σ. Batch normalisation is left out: at
-inference it is an affine map that the convolution's bias absorbs.
+inference it is an affine map that the convolution's bias absorbs. The default size (8
+convolutions of 24 channels, 32 k parameters) takes under 0.1 s per 256² image on one CPU
+thread; Zhang et al.'s 17 × 64 takes about 1 s.
 
 >>> import torch
 >>> net = DnCNN(in_channels=1, depth=4, features=8)
@@ -34,7 +36,7 @@ class DnCNN(nn.Module):
     :param noise_map: feed σ as an extra input channel (non-blind).
     """
 
-    def __init__(self, in_channels: int = 1, depth: int = 10, features: int = 32, noise_map: bool = True):
+    def __init__(self, in_channels: int = 1, depth: int = 8, features: int = 24, noise_map: bool = True):
         super().__init__()
         if depth < 2 or features < 1 or in_channels < 1:
             raise ValueError(f"DnCNN: bad sizes in_channels={in_channels}, depth={depth}, features={features}")

@@ -25,8 +25,8 @@ NETWORK = Section({
     "width": Field(int, 16, minimum=1, doc="small-drunet: channels of the finest level (doubling per level)."),
     "levels": Field(int, 4, minimum=1, maximum=6, doc="small-drunet: resolution levels."),
     "blocks": Field(int, 1, minimum=1, doc="small-drunet: residual blocks per level and side."),
-    "depth": Field(int, 10, minimum=2, doc="dncnn: convolutions."),
-    "features": Field(int, 32, minimum=1, doc="dncnn: hidden channels."),
+    "depth": Field(int, 8, minimum=2, doc="dncnn: convolutions (8 × 24 features: under 0.1 s per 256² call on one CPU thread)."),
+    "features": Field(int, 24, minimum=1, doc="dncnn: hidden channels."),
     "noise_map": Field(bool, True, doc="dncnn: take σ as an input channel (false: blind)."),
 }, doc="The architecture (recon.networks).")
 
