@@ -27,7 +27,7 @@ METHODS = ("drunet-small-general", "drunet-small-phantom", "bm3d")
 def test_images() -> dict[str, dict[str, torch.Tensor]]:
     """``{"natural": {name: (1, 1, 256, 256)}, "phantom": {name: (1, 1, 128, 128)}}``."""
     from recon.datasets.heldout_problems import natural_squares
-    from recon.training.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_images
 
     natural = {name: image[None, None] for name, image in natural_squares("test", 256).items()}
     phantoms = {name: torch.from_numpy(image)[None, None] for name, image in phantom_images("test", 10, 128).items()}

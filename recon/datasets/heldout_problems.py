@@ -3,7 +3,7 @@ r"""The held-out problems learned priors are tuned and judged on: validation and
 Each function returns a :class:`~recon.datasets.measurement.Measurement` with its ground
 truth (or, for the real MRI scan, its fully sampled reference), so ``recon run``'s
 builders and scores apply unchanged. The images come from
-:mod:`recon.training.image_sources`, whose splits the denoisers' manifest names: a
+:mod:`recon.datasets.image_sources`, whose splits the denoisers' manifest names: a
 ``test`` image was never trained on, and the parameters of every method are chosen on
 ``validation`` (``scripts/pnp_vs_tv.py``).
 
@@ -39,7 +39,7 @@ def few_view_ct(split: str, *, count: int = 10, size: int = 128, views: int = 30
     from recon.datasets.simulate import add_gaussian_noise
     from recon.operators import ParallelBeamCT
     from recon.operators.ct_geometry import ParallelBeamGeometry
-    from recon.training.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_images
 
     truth = torch.from_numpy(np.stack(list(phantom_images(split, count, size).values())))[:, None]
     angles = np.linspace(0, math.pi, views, endpoint=False)
@@ -62,7 +62,7 @@ def _square(image: np.ndarray, size: int) -> torch.Tensor:
 
 def natural_squares(split: str, size: int = 256) -> dict[str, torch.Tensor]:
     """The natural photographs of ``split``, central square resized to ``size``², ``(size, size)`` each."""
-    from recon.training.image_sources import natural_images
+    from recon.datasets.image_sources import natural_images
 
     return {name: _square(image, size) for name, image in natural_images(split).items()}
 

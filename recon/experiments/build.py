@@ -118,11 +118,9 @@ def _pilot(config: dict, operator, y: torch.Tensor, strength: float, echo):
 
 
 def _stopping(config: dict):
-    from recon.solvers.common import Stopping
+    from recon.experiments.stopping_rules import stopping_from_config
 
-    section = config["solver"]
-    return Stopping(max_iter=section["max_iter"], tol=section["tol"], residual_tol=section["residual_tol"],
-                    time_limit=section["time_limit"])
+    return stopping_from_config(config)
 
 
 def _constraint(config: dict):

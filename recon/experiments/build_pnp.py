@@ -61,6 +61,8 @@ def pnp_prior(config: dict, operator, y: torch.Tensor, echo=None) -> PlugAndPlay
     """``prior.kind: pnp``: the scaled denoiser as a :class:`DenoiserPrior`, with the start it was scaled from."""
     section = config["prior"]
     denoiser = load_configured_denoiser(section)
+    if isinstance(denoiser, torch.nn.Module):
+        denoiser = denoiser.to(y.device)          # --device cuda: the network goes where the data is
     x0 = _start(operator, y)
     low_high = tuple(section["image_range"]) if section["image_range"] is not None else image_range(x0)
     scaled = ScaledDenoiser(denoiser, low_high, complex_mode=section["complex_mode"])
@@ -73,7 +75,7 @@ def pnp_prior(config: dict, operator, y: torch.Tensor, echo=None) -> PlugAndPlay
 
 
 def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior, callback):
-    from recon.experiments.build import _stopping
+    from recon.experiments.stopping_rules import stopping_from_config
     from recon.solvers.hqs import hqs
     from recon.solvers.pnp_admm import pnp_admm
     from recon.solvers.pnp_fista import pnp_fista
@@ -84,8 +86,8 @@ def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior,
                          f"got {config['prior']['kind']}")
     solver, section = config["solver"], config["prior"]
     kind = solver["kind"]
-    common = dict(x0=built.x0, nonnegative=solver["constraint"] == "nonnegative", stopping=_stopping(config),
-                  callback=callback)
+    common = dict(x0=built.x0, nonnegative=solver["constraint"] == "nonnegative",
+                  stopping=stopping_from_config(config), callback=callback)
     sigma = section["sigma"] * built.span
     if kind == "pnp-admm":
         penalty = solver["penalty"] if solver["penalty"] is not None else 0.1

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recon.training.image_sources import PHANTOM_SEEDS, images
+from recon.datasets.image_sources import PHANTOM_SEEDS, images
 from recon.training.patches import PatchSampler
 
 FAMILIES = ("natural", "medical", "phantom")
@@ -210,7 +210,7 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
 
 def _data_manifest(data: dict) -> dict:
     """Which images were trained on, tuned on and held out, for the manifest."""
-    from recon.training.image_sources import SPLITS
+    from recon.datasets.image_sources import SPLITS
 
     out = {}
     for family in FAMILIES:
