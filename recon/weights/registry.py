@@ -15,8 +15,11 @@ wall time, device, validation figures). :func:`load_network` takes
 Every failure is a :class:`WeightsError` whose message is one line naming the file and
 what was expected.
 
->>> sorted(shipped_models())[:1] == sorted(shipped_models())[:1]
-True
+>>> sorted(shipped_models())
+['drunet-small-general', 'drunet-small-phantom']
+>>> network, entry = load_network("drunet-small-phantom")
+>>> entry["architecture"], entry["sha256"] == sha256_of(WEIGHTS_DIR / entry["file"])
+('small-drunet', True)
 """
 
 from __future__ import annotations

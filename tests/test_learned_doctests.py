@@ -1,0 +1,21 @@
+"""The examples in the docstrings of the learned-prior modules run and give what they show."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+
+import pytest
+
+MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncnn", "recon.priors.pnp",
+           "recon.priors.denoisers", "recon.priors.denoiser_scaling", "recon.solvers.data_consistency",
+           "recon.solvers.pnp_common", "recon.solvers.pnp_admm", "recon.solvers.pnp_fista", "recon.solvers.hqs",
+           "recon.solvers.red", "recon.training.patches", "recon.training.denoiser_config",
+           "recon.datasets.image_sources", "recon.datasets.heldout_problems", "recon.experiments.stopping_rules",
+           "recon.weights.registry"]
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    failures, tried = doctest.testmod(importlib.import_module(name), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert failures == 0 and tried > 0
