@@ -71,6 +71,7 @@ def _output(capsys, blurred, tmp_path, name, *overrides):
     (["prior.denoiser=no-such-model"], "no-such-model: no such weights file, and not a shipped model"),
     (["prior.sigma=0"], "prior.sigma: expected a number > 0"),
     (["prior.complex_mode=phase"], "prior.complex_mode: expected one of 'magnitude' or 'real-imag'"),
+    (["prior.image_range=[1,0]"], "prior.image_range: expected [low, high] with high > low, got [1.0, 0.0]"),
 ])
 def test_bad_pnp_settings_are_one_line_errors(blurred, tmp_path, capsys, overrides, message):
     arguments = ["deblur-pnp", "--input", str(blurred), "--output", str(tmp_path / "x.h5")]

@@ -63,8 +63,11 @@ def pnp_prior(config: dict, operator, y: torch.Tensor, echo=None) -> PlugAndPlay
     denoiser = load_configured_denoiser(section)
     if isinstance(denoiser, torch.nn.Module):
         denoiser = denoiser.to(y.device)          # --device cuda: the network goes where the data is
+    given = section["image_range"]
+    if given is not None and not given[1] > given[0]:
+        raise ValueError(f"prior.image_range: expected [low, high] with high > low, got {given}")
     x0 = _start(operator, y)
-    low_high = tuple(section["image_range"]) if section["image_range"] is not None else image_range(x0)
+    low_high = tuple(given) if given is not None else image_range(x0)
     scaled = ScaledDenoiser(denoiser, low_high, complex_mode=section["complex_mode"])
     span = low_high[1] - low_high[0]
     if echo is not None:
