@@ -70,3 +70,16 @@ def test_bad_sizes_and_inputs_are_errors():
         noise_level_map(torch.rand(2, 1, 4, 4), torch.ones(3))
     with pytest.raises(ValueError, match="unknown architecture"):
         build_network("unet", {})
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 25, 25, 49), (2, 1, 7, 9, 5)])
+def test_small_drunet_in_3d_keeps_any_volume_size(shape):
+    net = SmallDRUNet(channels=(4, 8, 16), spatial_dims=3)
+    assert net.architecture()["spatial_dims"] == 3
+    assert all(isinstance(m, torch.nn.Conv3d) for m in net.modules() if isinstance(m, torch.nn.Conv2d | torch.nn.Conv3d))
+    out = net(torch.rand(shape), 0.1)
+    assert out.shape == shape and bool(torch.isfinite(out).all())
+    with pytest.raises(ValueError, match=r"expects \(batch, 1, D, H, W\)"):
+        net(torch.rand(1, 1, 8, 8), 0.1)
+    rebuilt = build_network("small-drunet", net.architecture())
+    assert rebuilt.spatial_dims == 3 and "spatial_dims" not in SmallDRUNet().architecture()

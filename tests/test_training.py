@@ -97,3 +97,17 @@ def test_training_config_errors_name_the_key():
         load_training_config("denoiser-general", ["data.patch=4"])
     with pytest.raises(ConfigError, match="no shipped config of that name .*denoiser-general"):
         load_training_config("denoiser-nonesuch")
+
+
+def test_a_3d_network_trains_on_radar_volumes_alone(tmp_path):
+    tiny_3d = ["network.spatial_dims=3", "network.width=2", "network.levels=2", "data.radar_count=3",
+               "data.patch=8", "data.batch=2", "data.validation_crop=16", "training.steps=2",
+               "training.validate_every=2", "training.checkpoint_every=2", "name=tiny3d"]
+    entry = denoiser_training.train_denoiser(load_training_config("denoiser-radar3d", tiny_3d), tmp_path,
+                                             device="cpu", progress=False)
+    assert entry["arguments"]["spatial_dims"] == 3 and entry["data"]["radar"]["train"].endswith("100002")
+    network, _ = load_network(str(tmp_path / "tiny3d.safetensors"))
+    assert network(torch.rand(1, 1, 9, 9, 9), 0.1).shape == (1, 1, 9, 9, 9)
+    with pytest.raises(ValueError, match="data.radar: radar volumes train a 3D network alone"):
+        denoiser_training.train_denoiser(load_training_config("denoiser-radar3d", tiny_3d + ["data.phantom=1"]),
+                                         tmp_path / "mixed", device="cpu", progress=False)

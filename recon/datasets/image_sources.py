@@ -9,7 +9,9 @@ split):
 * **medical**: the CT, MR and radiograph slices of ``pydicom``'s and
   ``pydicom-data``'s test files;
 * **phantom**: :func:`recon.datasets.phantoms.random_phantoms` (COULE-like,
-  piecewise constant), one seed per split, so the sets share no image.
+  piecewise constant), one seed per split, so the sets share no image;
+* **radar**: magnitudes of :func:`recon.datasets.mimo_scenes.extended_targets` volumes
+  (for 3D denoisers), seeds far from the radar tests' 0–99.
 
 Every image is grayscale ``float32`` in [0, 1] (min–max scaled), as a numpy
 array. Sources whose package is missing (scikit-learn, pydicom-data: the
@@ -20,6 +22,9 @@ images (scikit-image and matplotlib only) are always there.
 ['astronaut', 'camera', 'coffee', 'grace_hopper']
 >>> natural_images("test")["camera"].shape
 (512, 512)
+>>> volume = radar_volumes("validation", 1)["radar-90000"]
+>>> volume.shape, sorted(set(np.round(volume, 5).flatten().tolist()))
+((25, 25, 49), [0.0, 1.0])
 """
 
 from __future__ import annotations
@@ -44,6 +49,10 @@ SPLITS = {
 }
 #: ``random_phantoms(size, n, seed=PHANTOM_SEEDS[split])``: disjoint streams per split.
 PHANTOM_SEEDS = {"train": 1, "validation": 2, "test": 3}
+#: Radar scenes ``extended_targets(RADAR_GRID, RADAR_SEEDS[split] + k)``: the radar tests and scripts use
+#: seeds 0-99 (the test split); training and validation start far above them.
+RADAR_SEEDS = {"train": 100_000, "validation": 90_000, "test": 0}
+RADAR_GRID = (25, 25, 49)
 
 
 def _unit(image: np.ndarray) -> np.ndarray:
@@ -116,12 +125,23 @@ def phantom_images(split: str, count: int, size: int = 128) -> dict[str, np.ndar
     return {f"phantom-{seed}-{k}": image for k, image in enumerate(stack)}
 
 
+def radar_volumes(split: str, count: int) -> dict[str, np.ndarray]:
+    """``count`` magnitude volumes ``(25, 25, 49)`` of simulated extended-target scenes of ``split``, 0 or 1."""
+    from recon.datasets.mimo_scenes import extended_targets
+
+    first = RADAR_SEEDS[split]
+    return {f"radar-{first + k}": extended_targets(RADAR_GRID, first + k)[0, 0].abs().numpy().astype(np.float32)
+            for k in range(count)}
+
+
 def images(family: str, split: str, *, count: int = 0, size: int = 128) -> dict[str, np.ndarray]:
-    """One family's images of one split (``count`` and ``size`` are for phantoms)."""
+    """One family's images (volumes for radar) of one split (``count``: phantoms and radar; ``size``: phantoms)."""
     if family == "natural":
         return natural_images(split)
     if family == "medical":
         return medical_images(split)
     if family == "phantom":
         return phantom_images(split, count, size)
-    raise ValueError(f"unknown image family {family!r}: expected natural, medical or phantom")
+    if family == "radar":
+        return radar_volumes(split, count)
+    raise ValueError(f"unknown image family {family!r}: expected natural, medical, phantom or radar")

@@ -40,7 +40,8 @@ class NetworkDenoiser(Denoiser):
         if x.is_complex():
             raise ValueError("NetworkDenoiser takes real images; wrap it in ScaledDenoiser for complex ones")
         channels = getattr(self.network, "in_channels", x.shape[1])
-        if channels == 1 and (x.shape[1] > 1 or x.ndim > 4):
+        dims = getattr(self.network, "spatial_dims", 2)
+        if channels == 1 and dims == 2 and (x.shape[1] > 1 or x.ndim > 4):
             # A grayscale network denoises each channel (colour, band) and each slice of a stack of 2D
             # images (batch, channel, bands, H, W) as an image of its own.
             count = x[0].numel() // (x.shape[-2] * x.shape[-1])

@@ -28,15 +28,20 @@ NETWORK = Section({
     "depth": Field(int, 8, minimum=2, doc="dncnn: convolutions (8 × 24 features: under 0.1 s per 256² call on one CPU thread)."),
     "features": Field(int, 24, minimum=1, doc="dncnn: hidden channels."),
     "noise_map": Field(bool, True, doc="dncnn: take σ as an input channel (false: blind)."),
+    "spatial_dims": Field(int, 2, minimum=2, maximum=3,
+                          doc="small-drunet: 2 for images, 3 for volumes (radar magnitudes; train with data.radar)."),
 }, doc="The architecture (recon.networks).")
 
 DATA = Section({
     "natural": Field(float, 1.0, minimum=0, doc="Share of patches from natural photographs (training split)."),
     "medical": Field(float, 0.0, minimum=0, doc="Share of patches from DICOM CT/MR/radiograph slices."),
     "phantom": Field(float, 0.0, minimum=0, doc="Share of patches from COULE-like phantoms."),
+    "radar": Field(float, 0.0, minimum=0,
+                   doc="Share of cubic patches from magnitudes of simulated radar scenes (3D networks only)."),
+    "radar_count": Field(int, 2000, minimum=1, doc="Training radar scenes generated (seeds of the train split)."),
     "phantom_count": Field(int, 400, minimum=0, doc="Training phantoms generated (seed of the train split)."),
     "phantom_size": Field(int, 128, minimum=16, doc="Side of each generated phantom."),
-    "patch": Field(int, 64, minimum=8, doc="Side of the square training patches."),
+    "patch": Field(int, 64, minimum=8, doc="Side of the square (cubic, for volumes) training patches."),
     "batch": Field(int, 16, minimum=1, doc="Patches per step."),
     "sigma_range": Field("float-pair", [1.0, 60.0], minimum=0,
                          doc="Noise σ drawn uniformly from this range, in units of 1/255 of the image range."),

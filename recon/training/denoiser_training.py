@@ -31,14 +31,19 @@ import torch
 from recon.datasets.image_sources import PHANTOM_SEEDS, images
 from recon.training.patches import PatchSampler
 
-FAMILIES = ("natural", "medical", "phantom")
+FAMILIES = ("natural", "medical", "phantom", "radar")
 
 
 def network_arguments(section: dict) -> tuple[str, dict]:
     """``(architecture, constructor arguments)`` from a training config's ``network`` section."""
     if section["kind"] == "small-drunet":
         channels = [section["width"] * 2**level for level in range(section["levels"])]
-        return "small-drunet", {"in_channels": 1, "channels": channels, "blocks": section["blocks"]}
+        arguments = {"in_channels": 1, "channels": channels, "blocks": section["blocks"]}
+        if section["spatial_dims"] != 2:
+            arguments["spatial_dims"] = section["spatial_dims"]
+        return "small-drunet", arguments
+    if section["spatial_dims"] != 2:
+        raise ValueError("network.spatial_dims: dncnn is 2D only; use kind small-drunet for volumes")
     return "dncnn", {"in_channels": 1, "depth": section["depth"], "features": section["features"],
                      "noise_map": section["noise_map"]}
 
@@ -47,21 +52,21 @@ def _family_images(data: dict, split: str) -> dict[str, dict[str, np.ndarray]]:
     out = {}
     for family in FAMILIES:
         if data[family] > 0:
-            count = data["phantom_count"] if split == "train" else 8
+            count = data[f"{family}_count"] if family in ("phantom", "radar") and split == "train" else 8
             out[family] = images(family, split, count=count, size=data["phantom_size"])
     return out
 
 
 def _validation_set(data: dict, seed: int) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-    """Centre crops of the validation images of every family trained on, and their fixed noisy copies."""
+    """Centre crops (cubes, for volumes) of the validation images of every family trained on, and fixed noisy copies."""
     generator = torch.Generator().manual_seed(seed + 1)
     sigma = data["validation_sigma"] / 255.0
     clean, noisy = [], []
     for named in _family_images(data, "validation").values():
         for image in named.values():
             side = min(data["validation_crop"], *image.shape)
-            top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
-            crop = torch.from_numpy(np.ascontiguousarray(image[top:top + side, left:left + side]))[None, None]
+            window = tuple(slice((n - side) // 2, (n - side) // 2 + side) for n in image.shape)
+            crop = torch.from_numpy(np.ascontiguousarray(image[window]))[None, None]
             clean.append(crop)
             noisy.append(crop + sigma * torch.randn(crop.shape, generator=generator))
     return clean, noisy
@@ -117,6 +122,10 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     output_dir.mkdir(parents=True, exist_ok=True)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data, training = config["data"], config["training"]
+    volumes = data["radar"] > 0
+    if volumes != (config["network"]["spatial_dims"] == 3) or (volumes and any(data[f] > 0 for f in FAMILIES[:3])):
+        raise ValueError("data.radar: radar volumes train a 3D network alone (network.spatial_dims=3, the image "
+                         "shares 0), and a 3D network trains on them alone")
     torch.manual_seed(training["seed"])
     architecture, arguments = network_arguments(config["network"])
     network = build_network(architecture, arguments).to(device)
@@ -210,11 +219,18 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
 
 def _data_manifest(data: dict) -> dict:
     """Which images were trained on, tuned on and held out, for the manifest."""
-    from recon.datasets.image_sources import SPLITS
+    from recon.datasets.image_sources import RADAR_GRID, RADAR_SEEDS, SPLITS
 
     out = {}
     for family in FAMILIES:
-        if family == "phantom":
+        if family == "radar":
+            if data[family] > 0:
+                out[family] = {"share": data[family],
+                               "train": f"|extended_targets({RADAR_GRID}, seed)|, seeds {RADAR_SEEDS['train']} to "
+                                        f"{RADAR_SEEDS['train'] + data['radar_count'] - 1}",
+                               "validation": f"seeds {RADAR_SEEDS['validation']} to {RADAR_SEEDS['validation'] + 7}",
+                               "test": "seeds 0 to 99 (recon's radar tests and scripts)"}
+        elif family == "phantom":
             out[family] = {"share": data[family],
                            "train": f"random_phantoms({data['phantom_size']}, {data['phantom_count']}, "
                                     f"seed={PHANTOM_SEEDS['train']})",

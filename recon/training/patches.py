@@ -2,7 +2,7 @@ r"""Random training patches from mixed image families, with their noisy copies.
 
 Each patch comes from a family drawn by its share, then an image drawn in
 proportion to its area, then a uniformly placed crop, then one of the eight
-flips and quarter turns. Noise is :math:`y = x + \sigma n`, :math:`n \sim N(0, I)`,
+flips and quarter turns (of the first two axes, for volumes). Noise is :math:`y = x + \sigma n`, :math:`n \sim N(0, I)`,
 with :math:`\sigma` drawn uniformly per patch. Everything is drawn from one
 ``torch.Generator``, so a seed names the whole stream of batches, on CPU and CUDA.
 
@@ -45,20 +45,20 @@ class PatchSampler:
         return int(torch.randint(high, (1,), generator=self.generator))
 
     def patch_once(self) -> torch.Tensor:
+        """One crop, ``(p, p)`` of an image or ``(p, p, p)`` of a volume (turned and flipped in its first two axes)."""
         family = self.names[self._draw(self.family_weights)]
         image = self.images[family][self._draw(self.image_weights[family])]
-        top = self._integer(image.shape[0] - self.patch + 1)
-        left = self._integer(image.shape[1] - self.patch + 1)
-        crop = image[top:top + self.patch, left:left + self.patch]
-        crop = torch.rot90(crop, self._integer(4))
+        starts = [self._integer(n - self.patch + 1) for n in image.shape]
+        crop = image[tuple(slice(start, start + self.patch) for start in starts)]
+        crop = torch.rot90(crop, self._integer(4), dims=(0, 1))
         return crop.flip(1) if self._integer(2) else crop
 
     def batch(self, size: int, sigma_range: tuple[float, float], device="cpu"):
-        """``size`` clean patches ``(size, 1, p, p)``, their noisy copies and each one's σ."""
+        """``size`` clean patches ``(size, 1, p, p)`` (or ``p, p, p``), their noisy copies and each one's σ."""
         clean = torch.stack([self.patch_once() for _ in range(size)])[:, None]
         low, high = sigma_range
         sigma = low + (high - low) * torch.rand(size, generator=self.generator, dtype=torch.float64)
         noise = torch.randn(clean.shape, generator=self.generator)
         sigma = sigma.float()
-        noisy = clean + sigma.view(-1, 1, 1, 1) * noise
+        noisy = clean + sigma.view(-1, *([1] * (clean.ndim - 1))) * noise
         return clean.to(device), noisy.to(device), sigma.to(device)
