@@ -99,7 +99,11 @@ def test_recon_prior_sigma_changes_deepinvs_result():
     assert _psnr(small, truth) > _psnr(large, truth) + 0.5    # measured 20.85 vs 19.27 dB
 
 
-@pytest.mark.parametrize("name", sorted(shipped_models()) or [None])
+_IMAGE_MODELS = sorted(name for name, entry in shipped_models().items()
+                       if entry["arguments"].get("spatial_dims", 2) == 2)
+
+
+@pytest.mark.parametrize("name", _IMAGE_MODELS or [None])
 def test_shipped_network_prior_in_deepinv_hqs(name):
     if name is None:
         pytest.skip("no shipped models yet (recon/weights/manifest.json is missing or empty)")
