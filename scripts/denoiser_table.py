@@ -35,7 +35,10 @@ def test_images() -> dict[str, dict[str, torch.Tensor]]:
 
 
 def psnr(estimate: torch.Tensor, truth: torch.Tensor) -> float:
-    return 10 * float(np.log10(1.0 / float(torch.mean((estimate.clamp(0, 1) - truth) ** 2))))
+    """PSNR with peak 1 of the estimate clipped to [0, 1]."""
+    from recon.metrics import psnr as peak_snr
+
+    return peak_snr(estimate.clamp(0, 1), truth, data_range=1.0)
 
 
 def denoiser(name: str):

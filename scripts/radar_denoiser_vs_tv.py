@@ -27,9 +27,11 @@ def volumes(split: str, count: int) -> torch.Tensor:
 
 
 def psnr(estimate: torch.Tensor, truth: torch.Tensor) -> float:
-    """Mean over volumes of 10 log10(1 / MSE)."""
-    mse = ((estimate.clamp(0, 1) - truth) ** 2).flatten(1).mean(1)
-    return float((10 * torch.log10(1.0 / mse.clamp_min(1e-20))).mean())
+    """Mean over volumes of the PSNR with peak 1, the estimate clipped to [0, 1]."""
+    from recon.metrics import psnr as peak_snr
+
+    clipped = estimate.clamp(0, 1)
+    return float(np.mean([peak_snr(clipped[k], truth[k], data_range=1.0) for k in range(truth.shape[0])]))
 
 
 def noisy(clean: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:

@@ -156,3 +156,15 @@ def test_bad_parameters_are_one_line_errors(solver, arguments):
     blur = Blur(gaussian_psf(5, 1.0), (8, 8), "circular")
     with pytest.raises(ValueError, match=f"^{solver.__name__}: .* must be a positive number"):
         solver(torch.zeros(1, 1, 8, 8), blur, lambda v, s: v, **arguments)
+
+
+def test_red_value_of_a_linear_shrinkage_is_the_ridge_it_implies():
+    from recon.priors.pnp import DenoiserPrior
+
+    x = torch.randn(2, 1, 5, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    prior = DenoiserPrior(lambda v, sigma: 0.25 * v, sigma=0.1, strength=2.0)
+    expected = 0.5 * 2.0 * 0.75 * (x ** 2).flatten(1).sum(1)          # λ/2 (1 - c) ‖x‖² per element
+    torch.testing.assert_close(prior.fn(x), expected)
+    torch.testing.assert_close(prior.grad(x), 2.0 * 0.75 * x)           # its gradient
+    with pytest.raises(ValueError, match="DenoiserPrior.fn: give sigma"):
+        DenoiserPrior(lambda v, sigma: v).fn(x)

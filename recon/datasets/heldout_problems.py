@@ -102,6 +102,7 @@ def simulated_mri(*, coils: int = 8, noise: float = 0.01, acceleration: float = 
     from recon.datasets.simulate import add_gaussian_noise
     from recon.operators.fourier import centred_fft
     from recon.operators.mri_acquisition import CartesianAcquisition
+    from recon.operators.mri_zero_filled import zero_filled
 
     with matplotlib.cbook.get_sample_data("s1045.ima.gz") as handle:
         raw = handle.read()
@@ -112,17 +113,11 @@ def simulated_mri(*, coils: int = 8, noise: float = 0.01, acceleration: float = 
     maps = birdcage_coil_maps(coils, (256, 256), dtype=torch.complex128)
     kspace = add_gaussian_noise(centred_fft(maps * image, 2)[None], noise, seed=seed)[0]
     measured, mask = _undersampled(kspace, seed, acceleration)
-    reference = torch.sqrt((_coil_images(kspace).abs() ** 2).sum(0))[None, None].float()
+    reference = zero_filled(kspace[None]).float()
     return Measurement("mri", measured[None].to(torch.complex64), CartesianAcquisition(mask), "recon", None,
                        reference=reference, reference_name="RSS of the fully sampled k-space",
                        metadata={"description": f"s1045 through {coils} simulated coils, {acceleration:g}x random "
                                                 f"columns"})
-
-
-def _coil_images(kspace: torch.Tensor) -> torch.Tensor:
-    from recon.operators.fourier import centred_ifft
-
-    return centred_ifft(kspace, 2)
 
 
 def brain_mri(path, *, seed: int = 0) -> Measurement:
@@ -130,10 +125,11 @@ def brain_mri(path, *, seed: int = 0) -> Measurement:
     import scipy.io
 
     from recon.operators.mri_acquisition import CartesianAcquisition
+    from recon.operators.mri_zero_filled import zero_filled
 
     data = scipy.io.loadmat(str(path))["DATA"]
     kspace = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)[:, :, BRAIN_COLUMNS])).to(torch.complex64)
-    reference = torch.sqrt((_coil_images(kspace).abs() ** 2).sum(0))[None, None]
+    reference = zero_filled(kspace[None])
     measured, mask = _undersampled(kspace, seed)
     return Measurement("mri", measured[None], CartesianAcquisition(mask), "recon", str(path),
                        reference=reference, reference_name="RSS of the fully sampled columns",

@@ -5,7 +5,8 @@ The proximal operator of a regulariser :math:`\lambda R` with step :math:`\gamma
 Gaussian noise of variance :math:`\gamma\lambda`; plug-and-play replaces it with a
 trained denoiser :math:`D(x, \sigma)` (Venkatakrishnan et al., 2013). RED uses the
 same denoiser as a gradient, :math:`\nabla R(x) = x - D(x, \sigma)` (Romano et al., 2017).
-There is no explicit :math:`R`, so :meth:`fn` is not defined.
+There is no explicit :math:`R` for plug-and-play; :meth:`fn` gives RED's
+:math:`\tfrac\lambda2\langle x, x - D(x)\rangle`.
 
 ``prox(x, sigma)`` takes the denoiser's σ as its second argument, as deepinv's ``PnP``
 prior does, so the prior drops into deepinv's optimisers (``optim_builder(..., prior=...,
@@ -64,8 +65,18 @@ class DenoiserPrior(Prior):
         sigma = self.sigma if sigma is None else sigma
         return self.strength * (x - self.denoise(x, sigma))
 
-    def fn(self, x: torch.Tensor, *args, **kwargs) -> torch.Tensor:
-        raise NotImplementedError("a plug-and-play prior has no explicit value")
+    def fn(self, x: torch.Tensor, sigma=None, *args, **kwargs) -> torch.Tensor:
+        r"""RED's regulariser :math:`\tfrac\lambda2\langle x, x - D(x, \sigma)\rangle`, one value per batch element.
+
+        Its gradient is :meth:`grad` when :math:`D` is locally homogeneous with a symmetric
+        Jacobian (Romano et al., 2017); for plug-and-play it is a diagnostic, not an objective.
+        """
+        sigma = self.sigma if sigma is None else sigma
+        if sigma is None:
+            raise ValueError("DenoiserPrior.fn: give sigma, or build the prior with sigma=")
+        residual = x - self.denoise(x, sigma)
+        product = (x.conj() * residual).real if x.is_complex() else x * residual
+        return 0.5 * self.strength * product.reshape(x.shape[0], -1).sum(dim=1)
 
     def __repr__(self):
         return f"DenoiserPrior({self.denoiser!r}, sigma={self.sigma})"

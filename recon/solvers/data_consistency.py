@@ -118,32 +118,11 @@ class QuadraticDataStep:
         return self._conjugate_gradient(v, alpha, start)
 
     def _conjugate_gradient(self, v: torch.Tensor, alpha: float, start: torch.Tensor | None) -> torch.Tensor:
-        rhs = self.Aty + alpha * v
-        if start is not None:
-            x = start.clone()
-        elif self._previous is None or self._previous.shape != v.shape:
-            x = v.clone()
-        else:
-            x = self._previous.clone()
-        residual = rhs - self.gram(x) - alpha * x
-        direction = residual.clone()
-        squared = _inner(residual, residual)
-        stop = (self.cg_tol * float(euclidean_norm(rhs))) ** 2
-        for _ in range(self.cg_steps):
-            if squared <= stop:
-                break
-            applied = self.gram(direction) + alpha * direction
-            step = squared / max(_inner(direction, applied), 1e-300)
-            x.add_(direction, alpha=step)
-            residual.sub_(applied, alpha=step)
-            new_squared = _inner(residual, residual)
-            direction.mul_(new_squared / squared).add_(residual)
-            squared = new_squared
-        self._previous = x
-        return x.clone()
+        from recon.solvers.conjugate_gradient import conjugate_gradient
 
-
-def _inner(u: torch.Tensor, v: torch.Tensor) -> float:
-    product = (u.conj() * v).real if u.is_complex() else u * v
-    return float(product.sum())
-
+        if start is None:
+            start = v if self._previous is None or self._previous.shape != v.shape else self._previous
+        outcome = conjugate_gradient(lambda p: self.gram(p) + alpha * p, self.Aty + alpha * v, start,
+                                     max_iter=self.cg_steps, tol=self.cg_tol)
+        self._previous = outcome.x
+        return outcome.x.clone()

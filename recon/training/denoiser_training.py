@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from recon.datasets.image_sources import PHANTOM_SEEDS, images
+from recon.metrics import psnr
 from recon.training.patches import PatchSampler
 
 FAMILIES = ("natural", "medical", "phantom", "radar")
@@ -70,11 +71,6 @@ def _validation_set(data: dict, seed: int) -> tuple[list[torch.Tensor], list[tor
             clean.append(crop)
             noisy.append(crop + sigma * torch.randn(crop.shape, generator=generator))
     return clean, noisy
-
-
-def _psnr(estimate: torch.Tensor, truth: torch.Tensor) -> float:
-    mse = float(torch.mean((estimate.clamp(0, 1) - truth) ** 2))
-    return 10 * math.log10(1.0 / max(mse, 1e-20))
 
 
 def _learning_rate(base: float, step: int, steps: int) -> float:
@@ -149,8 +145,8 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     def validate() -> float:
         network.eval()
         with torch.no_grad():
-            scores = [_psnr(network(noisy.to(device), data["validation_sigma"] / 255.0).cpu(), clean)
-                      for clean, noisy in zip(val_clean, val_noisy)]
+            scores = [psnr(network(noisy.to(device), data["validation_sigma"] / 255.0).cpu().clamp(0, 1), clean,
+                           data_range=1.0) for clean, noisy in zip(val_clean, val_noisy)]
         network.train()
         return float(np.mean(scores)) if scores else math.nan
 

@@ -72,8 +72,9 @@ def resolve(name_or_path: str) -> tuple[Path, dict | None]:
 
 def _check_sha256(path: Path, entry: dict | None) -> None:
     expected = (entry or {}).get("sha256")
-    if expected and sha256_of(path) != expected:
-        raise WeightsError(f"{path}: sha256 {sha256_of(path)[:12]}... does not match the manifest's "
+    actual = sha256_of(path) if expected else None
+    if expected and actual != expected:
+        raise WeightsError(f"{path}: sha256 {actual[:12]}... does not match the manifest's "
                            f"{expected[:12]}...; the file is corrupt or not the one the manifest describes")
 
 
