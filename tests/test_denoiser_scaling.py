@@ -53,6 +53,22 @@ def test_real_imaginary_mode_denoises_both_parts_as_images_in_a_symmetric_range(
     torch.testing.assert_close(out, x)
 
 
+def test_signed_parts_mode_is_the_odd_extension_of_a_non_negative_denoiser():
+    recorder = Recorder()
+    x = torch.tensor([[[[1.0 - 2.0j, -0.5 + 3.0j]]]])
+    out = ScaledDenoiser(recorder, (0.0, 2.0), complex_mode="signed-parts")(x, 0.4)
+    seen, sigma = recorder.calls[0]
+    # one batch of four non-negative images: re+, im+, re-, im-, each in [0, 1] for the range [0, 2]
+    assert seen.shape[0] == 4 and sigma == pytest.approx(0.2)
+    assert seen.flatten().tolist() == [0.5, 0.0, 0.0, 1.5, 0.0, 0.25, 1.0, 0.0]
+    # D(u+) - D(u-) with D clamping to [0, 1]: |parts| above the range's top (2) are clamped to it
+    torch.testing.assert_close(out, torch.tensor([[[[1.0 - 2.0j, -0.5 + 2.0j]]]]))
+    recorder.calls.clear()
+    ScaledDenoiser(recorder, (0.0, 2.0), complex_mode="signed-parts")(torch.zeros(3, 1, 2, 2, dtype=torch.complex64),
+                                                                       torch.tensor([0.2, 0.4, 0.6]))
+    assert recorder.calls[0][1].tolist() == pytest.approx([0.1, 0.2, 0.3] * 4)
+
+
 def test_image_range_is_robust_to_a_few_outliers():
     x = torch.ones(1, 1, 100, 100)
     x[0, 0, 0, :5] = 1000.0

@@ -68,9 +68,9 @@ def _output(capsys, blurred, tmp_path, name, *overrides):
 @pytest.mark.parametrize("overrides, message", [
     (["solver.kind=pdhg"], "solver.kind: prior.kind pnp is solved by pnp-admm, pnp-fista, hqs, red, not pdhg"),
     (["prior.kind=tv", "solver.kind=hqs"], "prior.kind: solver.kind hqs takes prior.kind pnp (a denoiser), not tv"),
-    (["prior.denoiser=no-such-model"], "no-such-model: no such weights file, and not a shipped model"),
+    (["prior.denoiser=no-such-model"], "prior.denoiser: no-such-model: no such weights file, and not a shipped model"),
     (["prior.sigma=0"], "prior.sigma: expected a number > 0"),
-    (["prior.complex_mode=phase"], "prior.complex_mode: expected one of 'magnitude' or 'real-imag'"),
+    (["prior.complex_mode=phase"], "prior.complex_mode: expected one of 'magnitude', 'real-imag' or 'signed-parts'"),
     (["prior.image_range=[1,0]"], "prior.image_range: expected [low, high] with high > low, got [1.0, 0.0]"),
 ])
 def test_bad_pnp_settings_are_one_line_errors(blurred, tmp_path, capsys, overrides, message):

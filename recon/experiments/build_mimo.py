@@ -4,7 +4,7 @@ The reconstruction is one of
 
 * ``solver.kind: back-projection`` — the matched filter :math:`A^\mathsf{H}y / \max|A^\mathsf{H}y|`;
 * ``solver.kind: kirchhoff`` — Kirchhoff migration (:func:`recon.operators.mimo_migration.kirchhoff_migration`);
-* ``solver.kind: csalsa`` with ``prior.kind: l1`` or ``tv`` — the constrained problem of Oral & Öktem (2024),
+* ``solver.kind: csalsa`` with ``prior.kind: l1``, ``tv`` or ``pnp`` — the constrained problem of Oral & Öktem (2024),
 
   .. math:: \min_x R(x) \quad\text{subject to}\quad \|Ax - y\|_2 \le \varepsilon = \sigma\sqrt M,
 
@@ -14,6 +14,22 @@ The reconstruction is one of
   :math:`\beta` = ``prior.l1_strength``, applied to :math:`|x|` (``prior.acts_on: magnitude``, the paper's
   regularisation on magnitude, :class:`recon.priors.OnMagnitude`) or to the complex :math:`x`
   (``prior.acts_on: complex``).
+* ``prior.kind: pnp`` with ``solver.kind: csalsa`` — the paper's own method, PnP-C-SALSA: the prox step is
+  a denoiser (``prior.denoiser``, the shipped ``drunet3d-small-radar`` in ``mimo-pnp``) on the magnitude,
+
+  .. math:: v_1 = D\big(|x - d_1|;\ \sigma\big)\, e^{j\angle(x - d_1)}, \qquad \sigma = \sqrt{\alpha/\mu},
+
+  with :math:`\alpha` = ``prior.strength`` (the paper's α, its code's ``noise_var``: σ = √α at
+  :math:`\mu` = ``solver.penalty`` = 1) as a fraction of the image range, the same at every iteration.
+  ``prior.acts_on: complex`` applies the same denoiser to the real and imaginary parts of :math:`x - d_1`
+  instead, the paper's counterpart, as the odd extension :math:`D(u^+) - D(u^-)` of a denoiser trained on
+  magnitudes (``prior.complex_mode: signed-parts``; ``real-imag`` shifts the parts into [0, 1]). A denoiser is not
+  scale-equivariant, so its image must be in the units it was trained for: the C-SALSA iterate stays in the
+  units of the data (no normalisation), and ``prior.image_range`` is the reflectivity's range there,
+  :math:`[0, 1]` by default (the simulated scenes' and the paper's convention, :math:`y = Ax` with
+  :math:`\max|x| = 1`). Data in other units need it set: normalised-to-fit scales are no substitute,
+  since the peak of the solution relative to :math:`A^\mathsf{H}y` varies 2–12× with the number of
+  frequencies (measured on the 13 × 13 × 25 scenes).
 
 :math:`\sigma` is ``solver.noise_sigma`` or the file's ``metadata@noise_sigma`` (:math:`E|n|^2 = \sigma^2`);
 ``solver.epsilon`` gives :math:`\varepsilon` itself. C-SALSA iterates on the image normalised to
@@ -59,13 +75,45 @@ def noise_radius(config: dict, metadata: dict, y: torch.Tensor, source):
     return radii[0] if len(set(radii)) == 1 else radii
 
 
+def radar_denoiser_prior(config: dict, penalty: float):
+    r"""``prior.kind: pnp``: the denoiser at :math:`\sigma = \sqrt{\alpha/\mu}` of the image range (module text).
+
+    :class:`~recon.priors.pnp.DenoiserPrior` denoises at :math:`\sqrt{\gamma\lambda}` for C-SALSA's
+    :math:`\gamma = 1/\mu`, so :math:`\lambda = \alpha s^2` with :math:`s` the range's span.
+    """
+    from recon.experiments.build_pnp import load_configured_denoiser
+    from recon.priors.denoiser_scaling import ScaledDenoiser
+    from recon.priors.denoisers import BM3D
+    from recon.priors.pnp import DenoiserPrior
+
+    section = config["prior"]
+    low, high = section["image_range"] if section["image_range"] is not None else (0.0, 1.0)
+    if not high > low:
+        raise ValueError(f"prior.image_range: expected [low, high] with high > low, got {section['image_range']}")
+    complex_mode = "signed-parts" if section["acts_on"] == "complex" else section["complex_mode"]
+    denoiser = load_configured_denoiser(section)
+    if isinstance(denoiser, BM3D):
+        raise ValueError("prior.denoiser: bm3d denoises 2D images and radar images are 3D volumes; "
+                         "use drunet3d-small-radar or a 3D network of your own (prior.weights)")
+    scaled = ScaledDenoiser(denoiser, (low, high), complex_mode=complex_mode)
+    span = high - low
+    alpha = float(section["strength"])
+    return DenoiserPrior(scaled, sigma=span * (alpha / penalty) ** 0.5, strength=alpha * span ** 2)
+
+
 def mimo_prior(config: dict):
-    r""":math:`R` of the module text: ℓ1, or TV (plus ``l1_strength`` ℓ1) in 3D, on :math:`|x|` or on :math:`x`."""
+    r""":math:`R` of the module text: ℓ1, or TV (plus ``l1_strength`` ℓ1) in 3D, on :math:`|x|` or on :math:`x`;
+    or a denoiser (``pnp``)."""
     from recon.priors import L1, TV, OnMagnitude
     from recon.priors.tv_l1 import TVPlusL1
 
     section = config["prior"]
     kind, strength = section["kind"], float(section["strength"])
+    if kind == "pnp":
+        if not strength > 0:
+            raise ValueError("prior.strength: pnp on radar takes the paper's alpha > 0 (sigma = sqrt(alpha/mu) "
+                             "of the image range), got 0")
+        return radar_denoiser_prior(config, _penalty(config))
     if kind == "l1":
         prior = L1(strength)
     elif kind == "tv":
@@ -73,8 +121,12 @@ def mimo_prior(config: dict):
         if section["l1_strength"] > 0:
             prior = TVPlusL1(prior, section["l1_strength"])
     else:
-        raise ValueError(f"prior.kind: csalsa for radar takes l1 or tv, got {kind}")
+        raise ValueError(f"prior.kind: csalsa for radar takes l1, tv or pnp, got {kind}")
     return OnMagnitude(prior) if section["acts_on"] == "magnitude" else prior
+
+
+def _penalty(config: dict) -> float:
+    return 1.0 if config["solver"]["penalty"] is None else float(config["solver"]["penalty"])
 
 
 def reconstruct_mimo(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None) -> Reconstruction:
@@ -99,13 +151,16 @@ def reconstruct_mimo(config: dict, measurement, *, device: str = "cpu", callback
     epsilon = noise_radius(config, measurement.metadata, y, measurement.source)   # checked before the prior
     prior = mimo_prior(config)
     section = config["solver"]
+    learned = config["prior"]["kind"] == "pnp"
+    if learned and isinstance(prior.denoiser.denoiser, torch.nn.Module):
+        prior.denoiser.denoiser = prior.denoiser.denoiser.to(device)      # --device cuda: where the data is
+    penalty = _penalty(config)
     if echo is not None:
         shown = f"{epsilon:.4g}" if isinstance(epsilon, float) else "[" + ", ".join(f"{e:.4g}" for e in epsilon) + "]"
-        echo(f"csalsa: {prior!r}, epsilon = {shown}, penalty = {section['penalty'] or 1.0:g}, "
+        echo(f"csalsa: {prior!r}, epsilon = {shown}, penalty = {penalty:g}, "
              f"kappa = {section['kappa']:g}, relaxation = {section['relaxation']:g}")
-    penalty = 1.0 if section["penalty"] is None else section["penalty"]
     result = csalsa(y, operator, prior, epsilon=epsilon, penalty=penalty, kappa=section["kappa"],
-                    cg_max_iter=section["cg_max_iter"], relaxation=section["relaxation"], stopping=_stopping(config),
-                    callback=callback)
+                    cg_max_iter=section["cg_max_iter"], relaxation=section["relaxation"], normalise=not learned,
+                    stopping=_stopping(config), callback=callback)
     return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
                           time.perf_counter() - started, float(config["prior"]["strength"]))

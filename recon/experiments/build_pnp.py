@@ -44,10 +44,15 @@ def load_configured_denoiser(section: dict):
     """The denoiser ``prior.weights`` or ``prior.denoiser`` names (``bm3d`` needs no weights)."""
     from recon.priors.denoisers import BM3D, load_denoiser
 
+    from recon.weights.registry import WeightsError
+
     name = section["weights"] or section["denoiser"]
     if name == "bm3d":
         return BM3D()
-    return load_denoiser(name)
+    try:
+        return load_denoiser(name)
+    except WeightsError as error:
+        raise WeightsError(f"{'prior.weights' if section['weights'] else 'prior.denoiser'}: {error}") from None
 
 
 def _start(operator, y: torch.Tensor) -> torch.Tensor:

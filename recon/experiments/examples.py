@@ -15,7 +15,7 @@ Each example is a simulation with its ground truth stored, so ``recon run`` on i
 ``radar``
     the MIMO paper's array and extents (12 + 13 antennas, 4–16 GHz, 10 frequencies) on a
     13 × 13 × 25 grid, 2–4 random-phase planar targets, 30 dB: for ``mimo-bp``, ``mimo-kirchhoff``,
-    ``mimo-l1`` and ``mimo-tv``.
+    ``mimo-l1``, ``mimo-tv`` and ``mimo-pnp``.
 
 >>> import tempfile, pathlib
 >>> path = write_example("deblur", pathlib.Path(tempfile.mkdtemp()) / "blurred.h5")

@@ -134,9 +134,11 @@ PRIOR = Section({
     "image_range": Field("float-pair", None, nullable=True,
                          doc="pnp: [low, high] of the image in its own units, mapped to the denoiser's [0, 1]; null: "
                              "[0, 99.5th percentile of |x0|], x0 from 10 CGLS iterations."),
-    "complex_mode": Field(str, "magnitude", choices=("magnitude", "real-imag"),
-                          doc="pnp, complex images (MRI): denoise |x| and keep the phase, or the real and imaginary "
-                              "parts as two images."),
+    "complex_mode": Field(str, "magnitude", choices=("magnitude", "real-imag", "signed-parts"),
+                          doc="pnp, complex images (MRI, radar): denoise |x| and keep the phase, or the real and "
+                              "imaginary parts as two images (range [-m, m] shifted to the denoiser's [0, 1]), or "
+                              "each part's positive and negative halves as non-negative images (for a denoiser "
+                              "trained on magnitudes; radar's prior.acts_on: complex)."),
 }, doc="The regulariser and its weight.")
 
 SOLVER = Section({

@@ -12,7 +12,11 @@ Complex images are denoised
 * ``"real-imag"``: real and imaginary parts as two images (one batch), each in
   :math:`[-m, m]`, :math:`m` the top of the range;
 * ``"magnitude"``: :math:`|x|` in :math:`[0, m]`, the phase kept:
-  :math:`D(|x|)\, x/|x|`.
+  :math:`D(|x|)\, x/|x|`;
+* ``"signed-parts"``: real and imaginary parts, each as the odd extension of a denoiser trained on
+  non-negative images (radar magnitudes): :math:`D(u) = D(u^+) - D(u^-)` with :math:`u^\pm = \max(\pm u, 0)`
+  in :math:`[0, m]`. Shifting :math:`[-m, m]` to :math:`[0, 1]` (``"real-imag"``) puts such a denoiser's
+  empty background at 0.5, which it never saw (PSNR3D 5.6 dB against 30.9 on the radar example).
 
 >>> import torch
 >>> identity = lambda x, sigma: x
@@ -28,7 +32,7 @@ from __future__ import annotations
 
 import torch
 
-COMPLEX_MODES = ("real-imag", "magnitude")
+COMPLEX_MODES = ("real-imag", "magnitude", "signed-parts")
 
 
 def image_range(x: torch.Tensor, percentile: float = 99.5) -> tuple[float, float]:
@@ -75,9 +79,16 @@ class ScaledDenoiser:
                                 torch.ones_like(x))
             return denoised * phase
         parts = torch.cat([x.real, x.imag])
+        signed = self.complex_mode == "signed-parts"
+        if signed:
+            parts = torch.cat([parts.clamp_min(0), (-parts).clamp_min(0)])
         if torch.is_tensor(sigma) and sigma.ndim == 1:
-            sigma = torch.cat([sigma, sigma])
-        denoised = self._real(parts, sigma, -top, 2 * top)
+            sigma = torch.cat([sigma] * (4 if signed else 2))
+        if signed:
+            positive, negative = self._real(parts, sigma, 0.0, top).chunk(2)
+            denoised = positive - negative
+        else:
+            denoised = self._real(parts, sigma, -top, 2 * top)
         real, imag = denoised.chunk(2)
         return torch.complex(real, imag)
 
