@@ -1,16 +1,19 @@
-"""The MIMO paper's comparison at full size: PSNR3D of BP, Kirchhoff, l1, TV (+l1) on |x| and TV on x, per scene.
+"""The MIMO paper's comparison at full size: PSNR3D of BP, Kirchhoff, l1, TV (+l1) on |x|, TV on x and PnP, per scene.
 
 Oral & Öktem (IEEE TCI 2024) set-up: the 12 + 13 antenna X array, N_f = 10 frequencies over
 4-16 GHz, 30 dB SNR, the 25 x 25 x 49 grid; 5 scenes of extended targets with random phase
 (:func:`recon.datasets.mimo_scenes.extended_targets`, seeds 0-4, noise seeds 1000 + seed). Each
 method is the shipped config (recon/configs/mimo-*.yaml) through
 :func:`recon.experiments.build_mimo.reconstruct_mimo`, the code ``recon run`` calls; "tv-complex"
-is mimo-tv with ``prior.acts_on: complex``. tests/test_mimo_ordering.py is the same on a
+is mimo-tv with ``prior.acts_on: complex``; "pnp" is mimo-pnp. tests/test_mimo_ordering.py is the same on a
 13 x 13 x 25 grid. Prints a table (PSNR3D in dB per scene, the mean, seconds per scene) and
 writes it as JSON; ``--figure`` writes the maximum-intensity projections of scene 0.
 
     python scripts/mimo_ordering.py [--grid 25 25 49] [--seeds 0 1 2 3 4] [--threads 1]
-                                    [--json docs/mimo_ordering.json] [--figure docs/mimo_scene0.png]
+                                    [--json docs/mimo_ordering.json] [--figure docs/mimo_scene0.png] [--update]
+
+``--update`` keeps the other methods of an existing ``--json`` record of the same set-up and replaces
+only those run now (``--methods pnp --update`` adds mimo-pnp without rerunning the rest).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import time
 from pathlib import Path
 
 METHODS = {"bp": ("mimo-bp", ()), "kirchhoff": ("mimo-kirchhoff", ()), "l1": ("mimo-l1", ()),
-           "tv": ("mimo-tv", ()), "tv-complex": ("mimo-tv", ("prior.acts_on=complex",))}
+           "tv": ("mimo-tv", ()), "tv-complex": ("mimo-tv", ("prior.acts_on=complex",)), "pnp": ("mimo-pnp", ())}
 
 
 def main(argv=None) -> dict:
@@ -34,6 +37,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--figure", type=Path, default=None)
+    parser.add_argument("--update", action="store_true")
     args = parser.parse_args(argv)
 
     import torch
@@ -71,6 +75,12 @@ def main(argv=None) -> dict:
               + f"  {row['mean_psnr3d_db']:6.2f}  {sum(row['seconds']) / len(row['seconds']):7.1f}")
     record = {"grid": list(args.grid), "n_frequencies": args.frequencies, "snr_db": args.snr,
               "seeds": list(args.seeds), "threads": args.threads, "methods": table}
+    if args.update and args.json is not None and args.json.exists():
+        previous = json.loads(args.json.read_text())
+        setup = ("grid", "n_frequencies", "snr_db", "seeds")
+        if any(previous[key] != record[key] for key in setup):
+            raise SystemExit(f"{args.json}: recorded for another set-up ({', '.join(setup)}); run without --update")
+        record["methods"] = {**previous["methods"], **table}
     if args.json is not None:
         args.json.write_text(json.dumps(record, indent=2) + "\n")
     return record

@@ -88,11 +88,11 @@ def test_regularised_runs_beat_back_projection_even_after_60_iterations(runs):
 
 
 def test_plug_and_play_runs_its_30_iterations_and_beats_tv_after_60(runs):
-    # measured: mimo-pnp 30.92 dB in 30 iterations (about 3 s), mimo-tv 23.75 dB after 60
+    # measured: mimo-pnp 31.35 dB in 30 iterations (about 3 s), mimo-tv 23.75 dB after 60
     with h5py.File(runs["mimo-pnp"]) as f:
         assert f["provenance"].attrs["iterations"] == 30
         assert "drunet3d-small-radar" in f["config"].attrs["yaml"]
-    assert _psnr3d(runs["mimo-pnp"]) == pytest.approx(30.92, abs=0.3)
+    assert _psnr3d(runs["mimo-pnp"]) == pytest.approx(31.35, abs=0.3)
     assert _psnr3d(runs["mimo-pnp"]) > _psnr3d(runs["mimo-tv"]) + 5.0
 
 
