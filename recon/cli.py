@@ -109,12 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--overwrite", action="store_true", help="replace existing JSON or figure files")
 
     train = commands.add_parser(
-        "train", help="train a network (denoiser) from a training config; checkpoints, resume, curve figure",
-        description="Train KIND (denoiser) as CONFIG says (a shipped training config name, e.g. denoiser-general, "
+        "train", help="train a network (denoiser, diffusion) from a training config; checkpoints, resume, curve figure",
+        description="Train KIND (denoiser, or diffusion: a score network over every noise level) as CONFIG says "
+                    "(a shipped training config name, e.g. denoiser-general or diffusion-phantom, "
                     "or a YAML file): seeded, with a progress bar of the loss and validation PSNR, a checkpoint "
                     "in OUTPUT-DIR that a rerun resumes from, and at the end NAME.safetensors, its manifest "
                     "entry NAME.json and the training curve NAME-training.png. Runs on CUDA when there is one.")
-    train.add_argument("kind", choices=("denoiser",), metavar="KIND", help="denoiser")
+    train.add_argument("kind", choices=("denoiser", "diffusion"), metavar="KIND", help="denoiser or diffusion")
     train.add_argument("config", metavar="CONFIG", help="training config name or YAML path")
     train.add_argument("--output-dir", metavar="DIR", help="where checkpoints and weights go (default: runs/NAME)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -220,9 +221,10 @@ def _run_train(args) -> int:
     import shlex
 
     from recon.training.denoiser_config import load_training_config
-    from recon.training.denoiser_training import train_denoiser
+    from recon.training.denoiser_training import check_training_kind, train_denoiser
 
     config = load_training_config(args.config, args.overrides)
+    check_training_kind(args.kind, config, args.config)
     output_dir = args.output_dir or f"runs/{config['name']}"
     command = "recon " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
     entry = train_denoiser(config, output_dir, device=None if args.device == "auto" else args.device,

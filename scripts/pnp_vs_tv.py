@@ -68,9 +68,11 @@ def evaluate(config_name: str, overrides: dict, measurement) -> dict:
     if isinstance(measurement, list):
         parts = [evaluate(config_name, overrides, one) for one in measurement]
         per_image = [p for part in parts for p in part["per_image_psnr_db"]]
+        spreads = [p["mean_posterior_std"] for p in parts if p["mean_posterior_std"] is not None]
         return {"psnr_db": sum(per_image) / len(per_image), "ssim": sum(p["ssim"] for p in parts) / len(parts),
                 "per_image_psnr_db": per_image, "seconds": sum(p["seconds"] for p in parts),
-                "iterations": parts[-1]["iterations"]}
+                "iterations": parts[-1]["iterations"],
+                "mean_posterior_std": sum(spreads) / len(spreads) if spreads else None}
     from recon.experiments.config import load_experiment
     from recon.experiments.run import reconstruct_measurement, score
 
@@ -86,7 +88,9 @@ def evaluate(config_name: str, overrides: dict, measurement) -> dict:
         image, measurement, _ = as_stacks(image, measurement)
     means, per_image = score(image, measurement)
     return {"psnr_db": means["psnr_db"], "ssim": means["ssim"], "per_image_psnr_db": per_image["psnr_db"],
-            "seconds": seconds, "iterations": result.iterations}
+            "seconds": seconds, "iterations": result.iterations,
+            # posterior samplers: the per-pixel spread of their samples (sample k from seed + k)
+            "mean_posterior_std": None if result.std is None else float(result.std.mean())}
 
 
 def tune_and_test(problem: str, testdata: Path, extra: dict, echo=print) -> dict:

@@ -12,7 +12,8 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.solvers.pnp_common", "recon.solvers.pnp_admm", "recon.solvers.pnp_fista", "recon.solvers.hqs",
            "recon.solvers.red", "recon.training.patches", "recon.training.denoiser_config",
            "recon.datasets.image_sources", "recon.datasets.heldout_problems", "recon.experiments.stopping_rules",
-           "recon.weights.registry"]
+           "recon.weights.registry", "recon.networks.edm", "recon.priors.gaussian_mixture", "recon.samplers.schedule",
+           "recon.samplers.dps", "recon.samplers.diffpir", "recon.samplers.red_diff", "recon.samplers.ula"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -66,8 +66,8 @@ def _output(capsys, blurred, tmp_path, name, *overrides):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    (["solver.kind=pdhg"], "solver.kind: prior.kind pnp is solved by pnp-admm, pnp-fista, hqs, red, not pdhg"),
-    (["prior.kind=tv", "solver.kind=hqs"], "prior.kind: solver.kind hqs takes prior.kind pnp (a denoiser), not tv"),
+    (["solver.kind=pdhg"], "solver.kind: prior.kind pnp is solved by pnp-admm, pnp-fista, hqs, red, dps, diffpir, red-diff, ula, not pdhg"),
+    (["prior.kind=tv", "solver.kind=hqs"], "prior.kind: solver.kind hqs takes prior.kind pnp or diffusion (a denoiser), not tv"),
     (["prior.denoiser=no-such-model"], "prior.denoiser: no-such-model: no such weights file, and not a shipped model"),
     (["prior.sigma=0"], "prior.sigma: expected a number > 0"),
     (["prior.complex_mode=phase"], "prior.complex_mode: expected one of 'magnitude', 'real-imag' or 'signed-parts'"),

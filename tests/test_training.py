@@ -111,3 +111,39 @@ def test_a_3d_network_trains_on_radar_volumes_alone(tmp_path):
     with pytest.raises(ValueError, match="data.radar: radar volumes train a 3D network alone"):
         denoiser_training.train_denoiser(load_training_config("denoiser-radar3d", tiny_3d + ["data.phantom=1"]),
                                          tmp_path / "mixed", device="cpu", progress=False)
+
+
+def test_a_diffusion_model_trains_with_edm_noise_and_loss_weight(tmp_path):
+    tiny = [item for item in TINY if not item.startswith("name=")] + ["name=tiny-edm", "training.steps=2"]
+    config = load_training_config("diffusion-phantom", tiny)
+    entry = denoiser_training.train_denoiser(config, tmp_path, device="cpu", progress=False)
+    assert entry["architecture"] == "edm-drunet" and entry["arguments"]["sigma_data"] == 0.5
+    assert entry["noise"] == {"kind": "edm", "ln_sigma_mean": -1.2, "ln_sigma_std": 1.2}
+    assert "sigma_range_255" not in entry
+    network, _ = load_network(str(tmp_path / "tiny-edm.safetensors"))
+    x = torch.rand(1, 1, 16, 16)
+    torch.testing.assert_close(network(x, 1e-5), x, atol=1e-3, rtol=0)      # EDM: the identity as σ → 0
+
+
+def test_edm_loss_weight_and_log_normal_noise():
+    from recon.training.patches import PatchSampler
+
+    data = {"noise": "edm"}
+    sigma = torch.tensor([0.1, 0.5, 2.0])
+    weight = denoiser_training._loss_weight(sigma, data, {"sigma_data": 0.5})
+    torch.testing.assert_close(weight, (sigma**2 + 0.25) / (sigma * 0.5) ** 2)
+    assert torch.equal(denoiser_training._loss_weight(sigma, {"noise": "uniform"}, {}), torch.ones(3))
+    images = {"phantom": [torch.rand(32, 32).numpy()]}
+    sampler = PatchSampler(images, {"phantom": 1.0}, patch=8, generator=torch.Generator().manual_seed(0))
+    _, _, drawn = sampler.batch(4000, (0.0, 1.0), log_normal=(-1.2, 1.2))
+    logs = drawn.double().log()
+    assert abs(float(logs.mean()) + 1.2) < 0.06 and abs(float(logs.std()) - 1.2) < 0.05
+
+
+def test_recon_train_checks_the_kind_against_the_config(tmp_path, capsys):
+    from recon.cli import main
+
+    assert main(["train", "diffusion", "denoiser-phantom", "--output-dir", str(tmp_path), "--quiet"]) == 2
+    assert "recon train diffusion needs network.kind edm-drunet and data.noise edm" in capsys.readouterr().err
+    assert main(["train", "denoiser", "diffusion-phantom", "--output-dir", str(tmp_path), "--quiet"]) == 2
+    assert "edm-drunet is a diffusion model; use recon train diffusion" in capsys.readouterr().err

@@ -45,10 +45,14 @@ def few_view_ct(split: str, *, count: int = 10, size: int = 128, views: int = 30
     angles = np.linspace(0, math.pi, views, endpoint=False)
     geometry = ParallelBeamGeometry(angles, int(math.ceil(size * math.sqrt(2))) + 2, image_shape=(size, size))
     operator = ParallelBeamCT(torch.from_numpy(angles), geometry.n_detectors, image_shape=(size, size))
-    sinogram = add_gaussian_noise(operator(truth.double()), noise, seed=seed).float()
+    clean = operator(truth.double())
+    sinogram = add_gaussian_noise(clean, noise, seed=seed).float()
+    # ‖n_b‖ = noise ‖y_b‖ exactly, so each slice's per-sample σ is noise ‖y_b‖ / √M
+    sigmas = (noise * clean.flatten(1).norm(dim=1) / clean[0].numel() ** 0.5).tolist()
     return Measurement("ct", sinogram, geometry, "recon", None, ground_truth=truth.float(),
                        metadata={"description": f"{count} COULE-like {split} phantoms, {views} views, "
-                                                f"{noise:.0%} noise", "noise_relative": noise})
+                                                f"{noise:.0%} noise", "noise_relative": noise,
+                                 "noise_sigma": sigmas})
 
 
 def _square(image: np.ndarray, size: int) -> torch.Tensor:

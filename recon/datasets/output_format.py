@@ -54,7 +54,7 @@ def _images(tensor) -> np.ndarray:
 
 def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, metrics: dict,
                  per_slice: dict | None = None, phase=None, history=None, ground_truth=None, reference=None,
-                 reference_name: str = "", experiment: str = "") -> Path:
+                 reference_name: str = "", experiment: str = "", std=None, samples=None) -> Path:
     """Write an output file (to ``path`` directly: callers wrap it in :func:`recon.datasets.atomic.atomic_output`).
 
     >>> import tempfile, pathlib, torch, h5py
@@ -71,6 +71,11 @@ def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, me
         f.create_dataset("reconstruction", data=_images(reconstruction), compression="gzip", compression_opts=4)
         if phase is not None:
             f.create_dataset("phase", data=_images(phase), compression="gzip", compression_opts=4)
+        if std is not None:             # posterior samplers: per-pixel standard deviation of the mean
+            f.create_dataset("std", data=_images(std), compression="gzip", compression_opts=4)
+        if samples is not None:         # ... and the samples, (samples, slices, ...)
+            f.create_dataset("samples", data=np.stack([_images(s) for s in samples]), compression="gzip",
+                             compression_opts=4)
         if ground_truth is not None:
             f.create_dataset("ground_truth", data=_images(ground_truth), compression="gzip", compression_opts=4)
         if reference is not None:

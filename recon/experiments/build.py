@@ -30,6 +30,8 @@ class Reconstruction:
     iterations: int
     seconds: float
     strength: float | None
+    std: torch.Tensor | None = None          # posterior samplers: the per-pixel standard deviation
+    samples: torch.Tensor | None = None      # ... and the samples, (samples, batch, ...), when kept
 
 
 def build_operator(config: dict, measurement):
@@ -154,7 +156,8 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
     prior = build_prior(config, operator, y, strength / pixel**2, echo) if strength is not None else None
     stopping = _stopping(config)
     if kind in LEARNED_SOLVERS:
-        result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback)
+        result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback, measurement=measurement,
+                                       data_scale=1.0 / pixel)
     elif kind == "sirt":
         if prior is not None:
             raise ValueError("solver.kind: sirt takes no prior; set prior.kind=none or use pdhg")
@@ -185,4 +188,5 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
     else:
         raise ValueError(f"solver.kind: {kind} does not apply to CT; use fbp, sirt, cgls, pdhg, fista or admm")
     return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
-                          time.perf_counter() - started, strength)
+                          time.perf_counter() - started, strength, getattr(result, "std", None),
+                          getattr(result, "samples", None))

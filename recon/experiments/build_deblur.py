@@ -190,9 +190,10 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
         echo(f"{kind}: {operator!r}" + ("" if strength is None else f", lambda = {strength:.4g}"))
     if kind in LEARNED_SOLVERS:
         prior = LEARNED_PRIORS[config["prior"]["kind"]](config, operator, y, echo)
-        result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback)
+        result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback, measurement=measurement)
         return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
-                              time.perf_counter() - started, None)
+                              time.perf_counter() - started, None, getattr(result, "std", None),
+                              getattr(result, "samples", None))
     if kind == "wiener":
         from recon.solvers.wiener import wiener_deconvolution
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import torch
 
+from recon.experiments.build_diffusion import SAMPLER_KINDS, solve_sampler
 from recon.priors.denoiser_scaling import ScaledDenoiser, image_range
 from recon.priors.pnp import DenoiserPrior
 
@@ -82,7 +83,7 @@ def pnp_prior(config: dict, operator, y: torch.Tensor, echo=None) -> PlugAndPlay
     return PlugAndPlayPrior(prior, x0, low_high)
 
 
-def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior, callback):
+def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior, callback, **context):
     from recon.experiments.stopping_rules import stopping_from_config
     from recon.solvers.hqs import hqs
     from recon.solvers.pnp_admm import pnp_admm
@@ -109,10 +110,11 @@ def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior,
     return red(y, operator, built.prior, sigma=sigma, strength=section["strength"], step=solver["step"], **common)
 
 
-#: prior.kind -> builder(config, operator, y, echo)
-LEARNED_PRIORS = {"pnp": pnp_prior}
-#: solver.kind -> solve(config, y, operator, built_prior, callback)
+#: prior.kind -> builder(config, operator, y, echo); a diffusion prior is a denoiser (Tweedie) scaled alike
+LEARNED_PRIORS = {"pnp": pnp_prior, "diffusion": pnp_prior}
+#: solver.kind -> solve(config, y, operator, built_prior, callback, measurement=..., data_scale=...)
 LEARNED_SOLVERS = {kind: _solve_pnp for kind in ("pnp-admm", "pnp-fista", "hqs", "red")}
+LEARNED_SOLVERS.update({kind: solve_sampler for kind in SAMPLER_KINDS})
 
 
 def check_learned_combination(config: dict) -> None:
@@ -121,4 +123,5 @@ def check_learned_combination(config: dict) -> None:
     if prior in LEARNED_PRIORS and solver not in LEARNED_SOLVERS:
         raise ValueError(f"solver.kind: prior.kind {prior} is solved by {', '.join(LEARNED_SOLVERS)}, not {solver}")
     if solver in LEARNED_SOLVERS and prior not in LEARNED_PRIORS:
-        raise ValueError(f"prior.kind: solver.kind {solver} takes prior.kind pnp (a denoiser), not {prior}")
+        raise ValueError(f"prior.kind: solver.kind {solver} takes prior.kind {' or '.join(LEARNED_PRIORS)} "
+                         f"(a denoiser), not {prior}")

@@ -15,10 +15,10 @@ from __future__ import annotations
 from recon.experiments.schema import Field, Section
 
 INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
-PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv", "pnp")
+PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv", "pnp", "diffusion")
 SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg", "coil-split-admm",
                 "back-projection", "kirchhoff", "csalsa", "wiener", "richardson-lucy", "deconvolution-admm",
-                "pnp-admm", "pnp-fista", "hqs", "red")
+                "pnp-admm", "pnp-fista", "hqs", "red", "dps", "diffpir", "red-diff", "ula")
 MODALITIES = ("ct", "mri", "mimo", "deblur")
 FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
 WAVELETS = ("haar", "db1", "db2", "db3", "db4")
@@ -191,7 +191,20 @@ SOLVER = Section({
     "tau": Field(float, 1.0, minimum=0, exclusive_minimum=True,
                  doc="Richardson–Lucy: the discrepancy threshold τ (below 1 stops later)."),
     "step": Field(float, 1.0, minimum=0, exclusive_minimum=True,
-                  doc="pnp-fista and red: the gradient step in units of 1/‖A‖² (1/(‖A‖² + λ) for red)."),
+                  doc="pnp-fista and red: the gradient step in units of 1/‖A‖² (1/(‖A‖² + λ) for red); dps: ζ, the "
+                      "residual-normalised step; ula: δ in units of the paper's default."),
+    "samples": Field(int, 1, minimum=1,
+                     doc="dps, diffpir, red-diff, ula: posterior samples to draw; the result is their mean, with the "
+                         "per-pixel standard deviation beside it (/std)."),
+    "keep_samples": Field(bool, False, doc="Samplers: also store every sample (/samples)."),
+    "seed": Field(int, 0, minimum=0, doc="Samplers: sample k is drawn from seed + k; the same seed, the same samples."),
+    "sigma_max": Field(float, 10.0, minimum=0, exclusive_minimum=True,
+                       doc="dps, diffpir, red-diff: the first noise level of the schedule (fraction of the image range)."),
+    "sigma_min": Field(float, 0.002, minimum=0, exclusive_minimum=True,
+                       doc="dps, diffpir, red-diff: the last noise level (fraction of the image range)."),
+    "zeta": Field(float, 0.3, minimum=0, maximum=1, doc="diffpir: the share of fresh noise when re-noising."),
+    "learning_rate": Field(float, 0.1, minimum=0, exclusive_minimum=True, doc="red-diff: Adam's learning rate."),
+    "burn_in": Field(int, 200, minimum=0, doc="ula: steps discarded before the chain's state is kept."),
     "relaxation": Field(float, 1.7, minimum=0, maximum=1.99, exclusive_minimum=True,
                         doc="deconvolution-admm and csalsa: over-relaxation α in (0, 2): each split sees "
                             "α Kx + (1 - α) z; 1 is plain ADMM (the paper's C-SALSA), 1.7 reached the deblurring "

@@ -205,11 +205,16 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     image = result.image.detach().cpu()
     if not bool(torch.isfinite(image).all()):
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
+    std = None if result.std is None else result.std.detach().cpu()
+    samples = None if result.samples is None else result.samples.detach().cpu()
     measured = None
     if measurement.modality == "deblur":      # (images, channels or bands, H, W) as one stack of 2D images
         from recon.experiments.deblur_stacks import as_stacks
 
-        image, measurement, measured = as_stacks(image, measurement)
+        read = measurement
+        image, measurement, measured = as_stacks(image, read)
+        std = None if std is None else as_stacks(std, read)[0]
+        samples = None if samples is None else torch.stack([as_stacks(s, read)[0] for s in samples])
     shown_truth = on_grid(image, measurement, grid, "ground_truth")
     shown_reference = on_grid(image, measurement, grid, "reference")
     scored, shown = image, replace(measurement, ground_truth=shown_truth, reference=shown_reference)
@@ -238,11 +243,12 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                      provenance=provenance, metrics=metrics, per_slice=per_slice,
                      history=result.history if config["output"]["history"] else None,
                      ground_truth=shown_truth.abs() if radar and shown_truth is not None else shown_truth,
-                     reference=shown_reference, reference_name=measurement.reference_name, experiment=name)
+                     reference=shown_reference, reference_name=measurement.reference_name, experiment=name,
+                     std=std, samples=samples)
         if figure_path is not None:
             with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
                 write_run_figure(tmp_png, measurement.modality, image, reference, reference_name, result.history,
-                                 measured, f"{name}: {source.name}")
+                                 measured, f"{name}: {source.name}", std=std)
     summary = RunSummary(name, target, figure_path, metrics, seconds, result.iterations, result.stop_reason)
     say(_summary_line(summary))
     return summary

@@ -10,8 +10,10 @@ import numpy as np
 from recon.figures import pyplot
 
 
-def write_run_figure(path, modality: str, image, reference, reference_name: str, history, measured, title: str):
-    """The run's PNG: projections of a radar volume, a row per band of a multi-band image, else one image."""
+def write_run_figure(path, modality: str, image, reference, reference_name: str, history, measured, title: str,
+                     std=None):
+    """The run's PNG: projections of a radar volume, a row per band of a multi-band image, else one image
+    (with ``std``, a posterior sampler's per-pixel standard deviation, beside the mean)."""
     if modality == "mimo":
         return run_projections(path, reconstruction=image, reference=reference, title=title)
     if modality == "deblur":          # stacks (images, 1, channels, H, W)
@@ -20,8 +22,9 @@ def write_run_figure(path, modality: str, image, reference, reference_name: str,
                                    reference=None if reference is None else reference[:, 0])
         image, reference = image[:, :, 0], None if reference is None else reference[:, :, 0]
         measured = None if measured is None else measured[:, :, 0]
+        std = None if std is None else std[:, :, 0]
     return run_figure(path, reconstruction=image, reference=reference, reference_name=reference_name,
-                      history=history, measured=measured, title=title)
+                      history=history, measured=measured, title=title, std=std)
 
 
 def _save(figure, path, dpi: int) -> Path:
@@ -50,8 +53,9 @@ def _image(tensor, index: int = 0) -> np.ndarray:
 
 
 def run_figure(path, *, reconstruction, title: str, reference=None, reference_name: str = "reference",
-               history=None, measured=None, dpi: int = 110) -> Path:
-    """Save the figure of slice 0 to ``path`` (``measured``: the blurred input of a deblurring run, shown first).
+               history=None, measured=None, std=None, dpi: int = 110) -> Path:
+    """Save the figure of slice 0 to ``path`` (``measured``: the blurred input of a deblurring run, shown first;
+    ``std``: the posterior standard deviation of a sampler's mean, shown after it).
 
     >>> import tempfile, pathlib, torch
     >>> out = run_figure(pathlib.Path(tempfile.mkdtemp()) / "f.png", reconstruction=torch.rand(1, 1, 8, 8),
@@ -61,7 +65,9 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     """
     plt = pyplot()
     image = _image(reconstruction)
-    panels = [("reconstruction", image, "gray")]
+    panels = [("reconstruction" if std is None else "posterior mean", image, "gray")]
+    if std is not None:
+        panels.append(("posterior standard deviation", _image(std), "magma"))
     shared = None
     if reference is not None:
         truth = _image(reference)
@@ -73,7 +79,8 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     columns = len(panels) + int(curve)
     figure, axes = plt.subplots(1, columns, figsize=(3.6 * columns, 3.6), squeeze=False)
     for axis, (name, data, cmap) in zip(axes[0], panels):
-        _panel(figure, axis, name, data, cmap, shared if shared is not None else (data.min(), data.max()))
+        own = cmap == "magma" or shared is None
+        _panel(figure, axis, name, data, cmap, (data.min(), data.max()) if own else shared)
     if curve:
         axis = axes[0][-1]
         objective = np.asarray(history.objective, dtype=np.float64)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from recon.networks.dncnn import DnCNN
 from recon.networks.drunet_small import SmallDRUNet
+from recon.networks.edm import EDMDenoiser
 
-ARCHITECTURES = {"small-drunet": SmallDRUNet, "dncnn": DnCNN}
+ARCHITECTURES = {"small-drunet": SmallDRUNet, "dncnn": DnCNN, "edm-drunet": EDMDenoiser}
 
 
 def build_network(kind: str, arguments: dict):
@@ -21,4 +22,4 @@ def build_network(kind: str, arguments: dict):
     return ARCHITECTURES[kind](**arguments)
 
 
-__all__ = ["ARCHITECTURES", "DnCNN", "SmallDRUNet", "build_network"]
+__all__ = ["ARCHITECTURES", "DnCNN", "EDMDenoiser", "SmallDRUNet", "build_network"]

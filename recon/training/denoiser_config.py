@@ -1,4 +1,7 @@
-"""``DENOISER_TRAINING_SCHEMA``: every key of a denoiser training config (``recon train denoiser CONFIG``).
+"""``DENOISER_TRAINING_SCHEMA``: every key of a denoiser or diffusion-model training config.
+
+``recon train denoiser CONFIG`` and ``recon train diffusion CONFIG`` read it; a diffusion model is a
+denoiser trained over every noise level (``network.kind: edm-drunet``, ``data.noise: edm``).
 
 The same declarative schema as experiment configs (:mod:`recon.experiments.schema`), so a
 wrong key or value is a one-line error naming the file and the key. Shipped training configs
@@ -19,15 +22,19 @@ from recon.experiments.schema import Field, Section
 TRAIN_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" / "train"
 
 NETWORK = Section({
-    "kind": Field(str, "small-drunet", choices=("small-drunet", "dncnn"),
+    "kind": Field(str, "small-drunet", choices=("small-drunet", "dncnn", "edm-drunet"),
                   doc="small-drunet: residual U-Net with a noise-level map (one model for every σ); "
-                      "dncnn: a plain stack of convolutions predicting the noise."),
+                      "dncnn: a plain stack of convolutions predicting the noise; edm-drunet: a small-drunet "
+                      "inside EDM's preconditioning, the score network of a diffusion prior (recon train "
+                      "diffusion)."),
     "width": Field(int, 16, minimum=1, doc="small-drunet: channels of the finest level (doubling per level)."),
     "levels": Field(int, 4, minimum=1, maximum=6, doc="small-drunet: resolution levels."),
     "blocks": Field(int, 1, minimum=1, doc="small-drunet: residual blocks per level and side."),
     "depth": Field(int, 8, minimum=2, doc="dncnn: convolutions (8 × 24 features: under 0.1 s per 256² call on one CPU thread)."),
     "features": Field(int, 24, minimum=1, doc="dncnn: hidden channels."),
     "noise_map": Field(bool, True, doc="dncnn: take σ as an input channel (false: blind)."),
+    "sigma_data": Field(float, 0.5, minimum=0, exclusive_minimum=True,
+                        doc="edm-drunet: σ_d of EDM's preconditioning, the training images' spread."),
     "spatial_dims": Field(int, 2, minimum=2, maximum=3,
                           doc="small-drunet: 2 for images, 3 for volumes (radar magnitudes; train with data.radar)."),
 }, doc="The architecture (recon.networks).")
@@ -45,6 +52,11 @@ DATA = Section({
     "batch": Field(int, 16, minimum=1, doc="Patches per step."),
     "sigma_range": Field("float-pair", [1.0, 60.0], minimum=0,
                          doc="Noise σ drawn uniformly from this range, in units of 1/255 of the image range."),
+    "noise": Field(str, "uniform", choices=("uniform", "edm"),
+                   doc="uniform: σ from sigma_range, plain MSE (a denoiser); edm: ln σ ~ N(edm_mean, edm_std²) in "
+                       "image units and EDM's loss weight (σ² + σ_d²)/(σ σ_d)² (a diffusion model)."),
+    "edm_mean": Field(float, -1.2, doc="noise edm: mean of ln σ (EDM's P_mean)."),
+    "edm_std": Field(float, 1.2, minimum=0, exclusive_minimum=True, doc="noise edm: std of ln σ (EDM's P_std)."),
     "validation_sigma": Field(float, 25.0, minimum=0, doc="σ (of 255) of the validation PSNR."),
     "validation_crop": Field(int, 128, minimum=16, doc="Side of the centre crop of each validation image."),
 }, doc="Training images and noise.")

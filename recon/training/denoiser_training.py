@@ -44,7 +44,11 @@ def network_arguments(section: dict) -> tuple[str, dict]:
             arguments["spatial_dims"] = section["spatial_dims"]
         return "small-drunet", arguments
     if section["spatial_dims"] != 2:
-        raise ValueError("network.spatial_dims: dncnn is 2D only; use kind small-drunet for volumes")
+        raise ValueError(f"network.spatial_dims: {section['kind']} is 2D only; use kind small-drunet for volumes")
+    if section["kind"] == "edm-drunet":
+        channels = [section["width"] * 2**level for level in range(section["levels"])]
+        return "edm-drunet", {"in_channels": 1, "channels": channels, "blocks": section["blocks"],
+                              "sigma_data": section["sigma_data"]}
     return "dncnn", {"in_channels": 1, "depth": section["depth"], "features": section["features"],
                      "noise_map": section["noise_map"]}
 
@@ -71,6 +75,31 @@ def _validation_set(data: dict, seed: int) -> tuple[list[torch.Tensor], list[tor
             clean.append(crop)
             noisy.append(crop + sigma * torch.randn(crop.shape, generator=generator))
     return clean, noisy
+
+
+def _loss_weight(sigma: torch.Tensor, data: dict, network: dict) -> torch.Tensor:
+    """1 for a denoiser; EDM's :math:`(\sigma^2 + \sigma_d^2)/(\sigma\sigma_d)^2` for a diffusion model."""
+    if data["noise"] != "edm":
+        return torch.ones_like(sigma)
+    sigma_data = network["sigma_data"]
+    return (sigma ** 2 + sigma_data ** 2) / (sigma * sigma_data) ** 2
+
+
+def noise_fields(data: dict) -> dict:
+    """The manifest's record of the training noise: a uniform σ range (/255), or EDM's log-normal σ."""
+    if data["noise"] == "edm":
+        return {"noise": {"kind": "edm", "ln_sigma_mean": data["edm_mean"], "ln_sigma_std": data["edm_std"]}}
+    return {"sigma_range_255": list(data["sigma_range"])}
+
+
+def check_training_kind(kind: str, config: dict, source) -> None:
+    """``recon train diffusion`` needs an EDM network and EDM noise; ``denoiser`` the other two networks."""
+    diffusion = config["network"]["kind"] == "edm-drunet" and config["data"]["noise"] == "edm"
+    if kind == "diffusion" and not diffusion:
+        raise ValueError(f"{source}: network.kind: recon train diffusion needs network.kind edm-drunet and "
+                         f"data.noise edm, got {config['network']['kind']} and {config['data']['noise']}")
+    if kind == "denoiser" and config["network"]["kind"] == "edm-drunet":
+        raise ValueError(f"{source}: network.kind: edm-drunet is a diffusion model; use recon train diffusion")
 
 
 def _learning_rate(base: float, step: int, steps: int) -> float:
@@ -131,6 +160,7 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     sampler = PatchSampler(train_images, {f: data[f] for f in FAMILIES}, patch=data["patch"], generator=generator)
     val_clean, val_noisy = _validation_set(data, training["seed"])
     sigma_range = (data["sigma_range"][0] / 255.0, data["sigma_range"][1] / 255.0)
+    log_normal = (data["edm_mean"], data["edm_std"]) if data["noise"] == "edm" else None
     history = {"step": [], "loss": [], "validation_step": [], "validation_psnr": []}
     step, seconds = 0, 0.0
     checkpoint = output_dir / "checkpoint.pt"
@@ -157,8 +187,9 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     while step < steps:
         for group in optimiser.param_groups:
             group["lr"] = _learning_rate(training["learning_rate"], step, steps)
-        clean, noisy, sigma = sampler.batch(data["batch"], sigma_range, device)
-        loss = torch.mean((network(noisy, sigma) - clean) ** 2)
+        clean, noisy, sigma = sampler.batch(data["batch"], sigma_range, device, log_normal=log_normal)
+        squared = ((network(noisy, sigma) - clean) ** 2).flatten(1).mean(dim=1)
+        loss = torch.mean(squared * _loss_weight(sigma, data, config["network"]))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -194,7 +225,7 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
         "arguments": arguments,
         "sha256": sha256_of(weights),
         "parameters": int(sum(v.numel() for v in state.values())),
-        "sigma_range_255": list(data["sigma_range"]),
+        **noise_fields(data),
         "training": {
             "command": command or " ".join(shlex.quote(a) for a in sys.argv),
             "config": config,

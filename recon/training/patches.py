@@ -53,11 +53,19 @@ class PatchSampler:
         crop = torch.rot90(crop, self._integer(4), dims=(0, 1))
         return crop.flip(1) if self._integer(2) else crop
 
-    def batch(self, size: int, sigma_range: tuple[float, float], device="cpu"):
-        """``size`` clean patches ``(size, 1, p, p)`` (or ``p, p, p``), their noisy copies and each one's σ."""
+    def batch(self, size: int, sigma_range: tuple[float, float], device="cpu", *, log_normal=None):
+        r"""``size`` clean patches ``(size, 1, p, p)`` (or ``p, p, p``), their noisy copies and each one's σ.
+
+        σ is uniform on ``sigma_range``, or with ``log_normal=(mean, std)`` :math:`\ln\sigma \sim
+        \mathcal N(\text{mean}, \text{std}^2)` (EDM's training distribution for diffusion models).
+        """
         clean = torch.stack([self.patch_once() for _ in range(size)])[:, None]
-        low, high = sigma_range
-        sigma = low + (high - low) * torch.rand(size, generator=self.generator, dtype=torch.float64)
+        if log_normal is not None:
+            mean, std = log_normal
+            sigma = (mean + std * torch.randn(size, generator=self.generator, dtype=torch.float64)).exp()
+        else:
+            low, high = sigma_range
+            sigma = low + (high - low) * torch.rand(size, generator=self.generator, dtype=torch.float64)
         noise = torch.randn(clean.shape, generator=self.generator)
         sigma = sigma.float()
         noisy = clean + sigma.view(-1, *([1] * (clean.ndim - 1))) * noise

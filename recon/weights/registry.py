@@ -202,6 +202,16 @@ def load_network(name_or_path: str):
     return network.eval(), description
 
 
+def _noise_line(entry: dict) -> str:
+    """How the model's training noise was drawn: a σ range, or a diffusion model's log-normal σ."""
+    noise = entry.get("noise")
+    if noise is not None and noise.get("kind") == "edm":
+        return (f"diffusion model: ln sigma ~ N({noise['ln_sigma_mean']:g}, {noise['ln_sigma_std']:g}^2) "
+                f"(image range [0, 1])")
+    low, high = entry["sigma_range_255"]
+    return f"sigma range: {low:g}-{high:g} /255"
+
+
 def describe_shipped(*, verify: bool = False) -> list[str]:
     """``recon weights``: a block per shipped model (name, architecture, data, σ range, size, sha256)."""
     models = shipped_models()
@@ -218,7 +228,7 @@ def describe_shipped(*, verify: bool = False) -> list[str]:
                   f"{path.stat().st_size / 1e6 if path.exists() else 0:.1f} MB)",
                   f"  {entry.get('description', '')}",
                   f"  trained on: {shares} (patch shares; test images held out, see manifest.json)",
-                  f"  sigma range: {entry['sigma_range_255'][0]:g}-{entry['sigma_range_255'][1]:g} /255; "
+                  f"  {_noise_line(entry)}; "
                   f"validation PSNR {validation.get('psnr_db', float('nan')):.2f} dB at "
                   f"{validation.get('sigma_255', float('nan')):g}/255",
                   f"  trained: {training.get('steps')} steps, {training.get('wall_seconds', 0) / 60:.0f} min on "
