@@ -14,7 +14,8 @@ from recon.experiments.experiment_schema import EXPERIMENT_SCHEMA
 from recon.experiments.schema import ConfigError, Field, Section, iter_fields, validate
 
 SOLVER_KEYS = ("kind, filter, max_iter, tol, residual_tol, time_limit, preconditioning, constraint, damping, "
-               "penalty, kappa, cg_max_iter, epsilon, noise_sigma, data_term, discrepancy, tau, step, relaxation")
+               "penalty, kappa, cg_max_iter, epsilon, noise_sigma, data_term, discrepancy, tau, step, samples, "
+               "keep_samples, seed, sigma_max, sigma_min, zeta, learning_rate, burn_in, relaxation")
 TOP_KEYS = "name, description, modality, input, operator, prior, solver, output"
 
 
@@ -88,7 +89,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 10 + 20 + 19 + 3
+    assert len(dotted_keys) == 3 + 9 + 10 + 20 + 27 + 3
 
 
 def test_every_field_is_documented():
@@ -138,7 +139,8 @@ def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
     ("prior:\n  eta: 0\n", "my.yaml: prior.eta: expected a number > 0, got 0"),
     ("prior:\n  levels: 0\n", "my.yaml: prior.levels: expected an integer >= 1, got 0"),
     ("prior:\n  kind: tvv\n",
-     "my.yaml: prior.kind: expected one of 'none', 'tv', 'weighted-tv', 'l1-wavelet', 'tikhonov', 'l1', 'l2', 'joint-tv' or 'pnp', got 'tvv'"),
+     "my.yaml: prior.kind: expected one of 'none', 'tv', 'weighted-tv', 'l1-wavelet', 'tikhonov', 'l1', 'l2', 'joint-tv', "
+     "'pnp' or 'diffusion', got 'tvv'"),
     ("input:\n  centre_offset: automatic\n",
      "my.yaml: input.centre_offset: expected 'auto' or a number, got 'automatic'"),
     ("input:\n  angles_deg: [0, 180, 360]\n",

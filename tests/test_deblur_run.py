@@ -177,11 +177,11 @@ def test_info_describes_the_psf_and_the_fitting_configs(files, capsys):
     assert main(["info", str(files["blurred"])]) == 0
     text = capsys.readouterr().out
     assert "PSF (13, 13), shared by every channel, width σ ≈ 1.99 px; boundary reflect" in text
-    assert "experiments that fit: deblur-pnp, deblur-poisson-tv, deblur-rl, deblur-tv, deblur-wiener" in text
+    assert "experiments that fit: deblur-diffusion, deblur-pnp, deblur-poisson-tv, deblur-rl, deblur-tv, deblur-wiener" in text
     assert main(["info", str(files["bands"])]) == 0
     text = capsys.readouterr().out
     assert "multiband: 3 bands of 24 x 24 pixels, a broad band of 48 x 48 (factor 2)" in text
-    assert "experiments that fit: deblur-multiband, deblur-pnp\n" in text
+    assert "experiments that fit: deblur-diffusion, deblur-multiband, deblur-pnp\n" in text
 
 
 @pytest.mark.parametrize("config, source, settings, expected", [

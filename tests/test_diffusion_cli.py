@@ -78,8 +78,25 @@ def test_one_sample_has_zero_spread(scan, weights, tmp_path):
         assert not np.any(f["std"][()]) and "samples" not in f
 
 
+def test_the_demo_scan_gives_its_noise_level_and_a_file_without_one_needs_it(scan, weights, tmp_path, capsys):
+    from dataclasses import replace
+
+    from recon.datasets.formats import read_measurement
+    from recon.datasets.recon_format import write_measurement
+
+    assert _run(scan, tmp_path / "own.h5", weights, "solver.noise_sigma=null") == 0     # metadata@noise_sigma
+    measurement = read_measurement(scan)
+    metadata = {k: v for k, v in measurement.metadata.items() if k != "noise_sigma"}
+    bare = write_measurement(tmp_path / "bare.h5", replace(measurement, metadata=metadata))
+    capsys.readouterr()
+    assert _run(bare, tmp_path / "out.h5", weights, "solver.noise_sigma=null") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "solver.kind: diffpir needs the noise level, and " in err
+    assert str(bare) in err and "solver.noise_sigma=SIGMA" in err
+    assert not (tmp_path / "out.h5").exists()
+
+
 @pytest.mark.parametrize("settings, message", [
-    (["solver.noise_sigma=null"], "solver.kind: diffpir needs the noise level, and "),
     (["prior.kind=tv"], "prior.kind: solver.kind diffpir takes prior.kind pnp or diffusion (a denoiser), not tv"),
     (["solver.kind=pdhg"], "solver.kind: prior.kind diffusion is solved by "),
     (["solver.samples=0"], "solver.samples: expected an integer >= 1"),

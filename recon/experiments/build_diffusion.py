@@ -56,8 +56,9 @@ def _noise_sigmas(config: dict, measurement, scans: int, scale: float) -> list[f
     return [sigma * scale for sigma in sigmas]
 
 
-def _draw_one(kind: str, config: dict, y, operator, denoiser, span: float, noise_sigma: float, seed: int, x_init):
-    """One sample per batch element of ``y`` from sampler ``kind``."""
+def _draw_one(kind: str, config: dict, y, operator, denoiser, span: float, noise_sigma: float, seed: int, x_init,
+              step_callback=None):
+    """One sample per batch element of ``y`` from sampler ``kind`` (``step_callback(i, x)`` after each step)."""
     from recon.samplers import diffpir, dps, pnp_ula, red_diff
 
     solver, section = config["solver"], config["prior"]
@@ -66,14 +67,14 @@ def _draw_one(kind: str, config: dict, y, operator, denoiser, span: float, noise
                     sigma_min=solver["sigma_min"] * span)
     if kind == "dps":
         return dps(y, operator, denoiser, noise_sigma=noise_sigma, step_size=solver["step"], generator=generator,
-                   **schedule)
+                   callback=step_callback, **schedule)
     if kind == "diffpir":
         return diffpir(y, operator, denoiser, noise_sigma=noise_sigma, lam=section["strength"], zeta=solver["zeta"],
-                       cg_steps=solver["cg_max_iter"], generator=generator, **schedule)
+                       cg_steps=solver["cg_max_iter"], generator=generator, callback=step_callback, **schedule)
     if kind == "red-diff":
         return red_diff(y, operator, denoiser, noise_sigma=noise_sigma, lam=section["strength"],
                         learning_rate=solver["learning_rate"], cg_steps=solver["cg_max_iter"], generator=generator,
-                        **schedule)
+                        callback=step_callback, **schedule)
     chain = pnp_ula(y, operator, denoiser, noise_sigma=noise_sigma, epsilon=(section["sigma"] * span) ** 2,
                     iterations=solver["max_iter"], burn_in=solver["burn_in"], thin=solver["max_iter"],
                     x_init=x_init, generator=generator, step_scale=solver["step"])
@@ -88,8 +89,6 @@ def solve_sampler(config: dict, y: torch.Tensor, operator, built, callback=None,
     :param measurement: where the noise level comes from when the config does not give it.
     :param data_scale: the factor the builder multiplied the data by (CT's pixel units).
     """
-    from tqdm import tqdm
-
     from recon.experiments.build_pnp import PlugAndPlayPrior
 
     kind = config["solver"]["kind"]
@@ -101,14 +100,18 @@ def solve_sampler(config: dict, y: torch.Tensor, operator, built, callback=None,
     count, seed = config["solver"]["samples"], config["solver"]["seed"]
     # scans with one noise level are sampled as one batch; otherwise each scan with its own
     groups = [slice(0, y.shape[0])] if len(set(sigmas)) == 1 else [slice(b, b + 1) for b in range(y.shape[0])]
+    steps = config["solver"]["max_iter"]
     draws = []
-    bar = tqdm(range(count), desc=f"{kind} samples", disable=count < 2 or callback is None, leave=False)
-    for k in bar:
+    for k in range(count):
+        def step_callback(i, x, k=k):             # recon run's bar counts steps over all samples
+            if callback is not None:
+                callback(k * steps + i + 1, x)
+
         parts = [_draw_one(kind, config, y[part], operator, denoiser, built.span, sigmas[part.start], seed + k,
-                           built.x0[part]) for part in groups]
+                           built.x0[part], step_callback) for part in groups]
         draws.append(torch.cat(parts))
         if callback is not None:
-            callback(k, draws[-1])
+            callback((k + 1) * steps, draws[-1])
     stacked = torch.stack(draws)
     std = stacked.std(dim=0) if count > 1 else torch.zeros_like(stacked[0])
     return PosteriorSamples(stacked.mean(dim=0), std, stacked if config["solver"]["keep_samples"] else None,

@@ -59,10 +59,13 @@ def run_ct_demo(output_dir, *, size: int = 256, n_views: int = 60, noise: float 
     echo(f"simulating {n_views} parallel-beam views of a {size}x{size} Shepp-Logan phantom, "
          f"{noise:.1%} Gaussian noise")
     operator = ParallelBeamCT(geometry.angles, geometry.n_detectors, image_shape=geometry.image_shape)
-    sinogram = add_gaussian_noise(operator(truth), noise, seed=seed)
+    clean = operator(truth)
+    sinogram = add_gaussian_noise(clean, noise, seed=seed)
+    sigma = noise * float(clean.norm()) / clean.numel() ** 0.5        # ‖n‖ = noise ‖y‖ exactly
     scan = Measurement("ct", sinogram.float(), geometry, "recon", None, ground_truth=truth.float(),
                        metadata={"description": "simulated few-view scan of the Shepp-Logan phantom",
-                                 "noise_relative": noise, "seed": seed, "units": "pixel lengths"})
+                                 "noise_relative": noise, "noise_sigma": sigma, "seed": seed,
+                                 "units": "pixel lengths"})
     scan_path = write_measurement(output_dir / "scan.h5", scan, overwrite=overwrite)
     echo(f"wrote {scan_path}")
 

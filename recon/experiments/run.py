@@ -197,7 +197,10 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                                    arc_deg=config["input"]["arc_deg"])
     say(f"{source}: {measurement.format}, {_what_was_read(measurement)}")
     solver = config["solver"]
-    bar = ProgressBar(solver["max_iter"], label=f"{name} ", enabled=False if quiet else None)
+    from recon.experiments.build_diffusion import SAMPLER_KINDS
+
+    steps = solver["max_iter"] * (solver["samples"] if solver["kind"] in SAMPLER_KINDS else 1)
+    bar = ProgressBar(steps, label=f"{name} ", enabled=False if quiet else None)
     try:
         result, grid = reconstruct_measurement(config, measurement, device=device, callback=bar, echo=say)
     finally:

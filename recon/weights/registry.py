@@ -16,7 +16,7 @@ Every failure is a :class:`WeightsError` whose message is one line naming the fi
 what was expected.
 
 >>> sorted(shipped_models())
-['drunet-small-general', 'drunet-small-phantom', 'drunet3d-small-radar']
+['drunet-small-general', 'drunet-small-phantom', 'drunet3d-small-radar', 'edm-small-natural', 'edm-small-phantom']
 >>> network, entry = load_network("drunet-small-phantom")
 >>> entry["architecture"], entry["sha256"] == sha256_of(WEIGHTS_DIR / entry["file"])
 ('small-drunet', True)
