@@ -36,3 +36,13 @@ def require_file(root: Path, relative: str) -> Path:
     if not path.is_file():
         pytest.skip(f"real test data file missing: {path}")
     return path
+
+
+def load_script(name: str):
+    """``scripts/NAME.py`` as a module (the scripts are not a package): tests measure with the same code."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

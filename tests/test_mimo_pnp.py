@@ -28,12 +28,10 @@ docs/reproductions.md has the whole grid. Runs in about 2.5 minutes on one threa
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
-from conftest import REPO_ROOT
+from conftest import load_script
 from recon.weights.registry import shipped_models
 
 pytestmark = pytest.mark.skipif("drunet3d-small-radar" not in shipped_models(),
@@ -54,10 +52,7 @@ MARGIN_GAP_SNR = 1.8         # measured 2.57 dB (+2.18 at 30 dB against -0.39 at
 
 
 def _grid_script():
-    spec = importlib.util.spec_from_file_location("mimo_pnp_grid", REPO_ROOT / "scripts" / "mimo_pnp_grid.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("mimo_pnp_grid")
 
 
 @pytest.fixture(scope="module")
@@ -110,9 +105,7 @@ def test_pnp_runs_the_papers_30_iterations(cells):
 
 
 def test_the_timing_script_reports_consistent_times_on_a_small_grid(tmp_path):
-    spec = importlib.util.spec_from_file_location("time_mimo_pnp", REPO_ROOT / "scripts" / "time_mimo_pnp.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script("time_mimo_pnp")
     threads = torch.get_num_threads()
     try:
         record = script.main(["--grid", "9", "9", "13", "--frequencies", "5", "--seeds", "0",

@@ -7,27 +7,18 @@ exact posterior for a linear operator with Gaussian noise (``scripts/gmm_sampler
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 import torch
 
-from conftest import REPO_ROOT
+from conftest import load_script
 from recon.networks.edm import EDMDenoiser
 from recon.priors.gaussian_mixture import GaussianMixture
 from recon.samplers import diffpir, dps, karras_sigmas, pnp_ula, red_diff
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("gmm_sampler_check", REPO_ROOT / "scripts" / "gmm_sampler_check.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def script():
-    return _script()
+    return load_script("gmm_sampler_check")
 
 
 @pytest.fixture(scope="module")
