@@ -15,9 +15,9 @@ Per sampler (the paper's parameters; ``prior.strength`` is each one's λ):
 * ``dps``: ``solver.step`` is ζ, the residual-normalised step;
 * ``diffpir``: ρ_i = λσ_y²/σ_i², ``solver.zeta`` the share of fresh noise;
 * ``red-diff``: λ weighs the prior, Adam at ``solver.learning_rate``;
-* ``ula``: the chain runs ``solver.burn_in`` + ``max_iter`` steps of δ = ``solver.step`` × the
-  paper's default, ε = (``prior.sigma`` × range)², and its ``samples`` states are spread evenly over
-  the run after burn-in (one chain per sample, seeded alike).
+* ``ula``: each sample is the last state of its own chain (seed + k), started at the CGLS image and
+  run for ``solver.burn_in`` + ``max_iter`` steps of δ = ``solver.step`` × the paper's default, with
+  ε = (``prior.sigma`` × range)².
 """
 
 from __future__ import annotations
