@@ -46,3 +46,39 @@ def load_script(name: str):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def docs_report(name: str) -> dict:
+    """``docs/NAME.json``: a tuning script's report (what it chose on validation, what it measured)."""
+    import json
+
+    return json.loads((REPO_ROOT / "docs" / f"{name}.json").read_text())
+
+
+def as_overrides(chosen: dict) -> list[str]:
+    """A report's chosen ``{key: value}`` as ``--set`` overrides."""
+    import json
+
+    return [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in chosen.items()]
+
+
+def config_psnr(config_name: str, overrides: list[str], measurement):
+    """``(mean PSNR, image)`` of a shipped config with ``overrides`` on ``measurement``, as ``recon run`` scores
+    it, on one torch thread."""
+    import torch
+
+    from recon.experiments.config import load_experiment
+    from recon.experiments.run import reconstruct_measurement, score
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result, _ = reconstruct_measurement(load_experiment(config_name, overrides), measurement)
+    finally:
+        torch.set_num_threads(threads)
+    image = result.image
+    if measurement.modality == "deblur":
+        from recon.experiments.deblur_stacks import as_stacks
+
+        image, measurement, _ = as_stacks(image, measurement)
+    return score(image, measurement)[0]["psnr_db"], result.image

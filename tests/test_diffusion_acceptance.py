@@ -8,14 +8,10 @@ tuning saw. Margins are the measured ones, rounded down (docs/diffusion.md has t
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import torch
 
-from conftest import REPO_ROOT
+from conftest import as_overrides, config_psnr, docs_report
 from recon.experiments.config import load_experiment
-from recon.experiments.run import reconstruct_measurement, score
 from recon.weights.registry import shipped_models
 
 pytestmark = pytest.mark.skipif("edm-small-phantom" not in shipped_models(),
@@ -27,27 +23,8 @@ CT_RED_DIFF_OVER_DPS_DB = 1.2  # one sample each, 100 network evaluations: measu
 CT_SCORE_NET_AS_PNP_OVER_TV_DB = 2.5  # ct-pnp with edm-small-phantom as its denoiser: measured 34.92 (+3.08)
 
 
-def _report(name: str) -> dict:
-    return json.loads((REPO_ROOT / "docs" / f"{name}.json").read_text())
-
-
-def _overrides(chosen: dict) -> list[str]:
-    return [f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in chosen.items()]
-
-
 def _psnr(config_name: str, overrides: list[str], measurement) -> float:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        result, _ = reconstruct_measurement(load_experiment(config_name, overrides), measurement)
-    finally:
-        torch.set_num_threads(threads)
-    image = result.image
-    if measurement.modality == "deblur":
-        from recon.experiments.deblur_stacks import as_stacks
-
-        image, measurement, _ = as_stacks(image, measurement)
-    return score(image, measurement)[0]["psnr_db"]
+    return config_psnr(config_name, overrides, measurement)[0]
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +35,16 @@ def ct_test():
 
 
 def test_ct_diffusion_ships_the_best_sampler_chosen_on_validation():
-    report = _report("diffusion_vs_tv_ct")
+    report = docs_report("diffusion_vs_tv_ct")
     best = max(report["samplers"], key=lambda s: max(v["psnr_db"] for v in report["samplers"][s]["validation"]))
     assert best == "diffpir"
-    assert load_experiment("ct-diffusion", _overrides(report["samplers"][best]["chosen"])) == \
+    assert load_experiment("ct-diffusion", as_overrides(report["samplers"][best]["chosen"])) == \
         load_experiment("ct-diffusion")
 
 
 def test_ct_diffusion_beats_the_best_tv_and_trails_pnp_on_test_phantoms(ct_test):
-    tv_entry = _report("pnp_vs_tv_ct")["methods"]["tv"]
-    tv = _psnr(tv_entry["config"], _overrides(tv_entry["chosen"]), ct_test)
+    tv_entry = docs_report("pnp_vs_tv_ct")["methods"]["tv"]
+    tv = _psnr(tv_entry["config"], as_overrides(tv_entry["chosen"]), ct_test)
     diffusion = _psnr("ct-diffusion", [], ct_test)
     pnp = _psnr("ct-pnp", [], ct_test)
     # by Tweedie the score network is a denoiser: ct-pnp runs with it unchanged
@@ -79,8 +56,8 @@ def test_ct_diffusion_beats_the_best_tv_and_trails_pnp_on_test_phantoms(ct_test)
 
 
 def test_red_diff_beats_dps_at_equal_network_evaluations_on_ct(ct_test):
-    samplers = _report("diffusion_vs_tv_ct")["samplers"]
-    one = {name: _psnr("ct-diffusion", _overrides({**samplers[name]["chosen"], "solver.samples": 1}), ct_test)
+    samplers = docs_report("diffusion_vs_tv_ct")["samplers"]
+    one = {name: _psnr("ct-diffusion", as_overrides({**samplers[name]["chosen"], "solver.samples": 1}), ct_test)
            for name in ("red-diff", "dps")}
     print(one)
     assert one["red-diff"] > one["dps"] + CT_RED_DIFF_OVER_DPS_DB
@@ -96,10 +73,10 @@ def deblur_test():
 
 
 def test_deblur_diffusion_ships_the_best_sampler_chosen_on_validation():
-    report = _report("diffusion_vs_tv_deblur")
+    report = docs_report("diffusion_vs_tv_deblur")
     best = max(report["samplers"], key=lambda s: max(v["psnr_db"] for v in report["samplers"][s]["validation"]))
     assert best == "red-diff"
-    assert load_experiment("deblur-diffusion", _overrides(report["samplers"][best]["chosen"])) == \
+    assert load_experiment("deblur-diffusion", as_overrides(report["samplers"][best]["chosen"])) == \
         load_experiment("deblur-diffusion")
 
 
@@ -107,11 +84,11 @@ def test_deblurring_red_diff_beats_dps_at_equal_evaluations_but_not_tv(deblur_te
     """One sample each (100 network evaluations), measured: RED-diff 27.10, DPS 25.94, TV 27.29 dB. The
     issue's +1 dB over TV is not met on photographs (docs/reproductions.md): the best sampler on the test
     images, DiffPIR's 4-sample mean, is +0.33 dB; deblur-diffusion's (RED-diff) 4-sample mean -0.10 dB."""
-    samplers = _report("diffusion_vs_tv_deblur")["samplers"]
-    one = {name: _psnr("deblur-diffusion", _overrides({**samplers[name]["chosen"], "solver.samples": 1}), deblur_test)
+    samplers = docs_report("diffusion_vs_tv_deblur")["samplers"]
+    one = {name: _psnr("deblur-diffusion", as_overrides({**samplers[name]["chosen"], "solver.samples": 1}), deblur_test)
            for name in ("red-diff", "dps")}
-    tv_entry = _report("pnp_vs_tv_deblur")["methods"]["tv"]
-    tv = _psnr(tv_entry["config"], _overrides(tv_entry["chosen"]), deblur_test)
+    tv_entry = docs_report("pnp_vs_tv_deblur")["methods"]["tv"]
+    tv = _psnr(tv_entry["config"], as_overrides(tv_entry["chosen"]), deblur_test)
     print({**one, "tv": tv})
     assert one["red-diff"] > one["dps"] + 0.8           # measured +1.16
     assert tv - 0.5 < one["red-diff"] < tv + 0.3          # measured -0.19: level with TV, not 1 dB above

@@ -5,11 +5,9 @@ Measured (scripts/radar_denoiser_vs_tv.py): see RADAR_MARGIN_DB."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
-from conftest import REPO_ROOT
+from conftest import load_script
 from recon.weights.registry import shipped_models
 
 pytestmark = pytest.mark.skipif("drunet3d-small-radar" not in shipped_models(),
@@ -20,11 +18,7 @@ RADAR_MARGIN_DB = {0.05: 15.0, 0.1: 15.0}   # measured +18.4 and +19.4 dB (58.85
 
 @pytest.fixture(scope="module")
 def report():
-    spec = importlib.util.spec_from_file_location("radar_denoiser_vs_tv",
-                                                  REPO_ROOT / "scripts" / "radar_denoiser_vs_tv.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.compare(echo=lambda *a: None)
+    return load_script("radar_denoiser_vs_tv").compare(echo=lambda *a: None)
 
 
 @pytest.mark.parametrize("sigma", [0.05, 0.1])

@@ -36,7 +36,7 @@ BRAIN_COLUMNS = slice(44, 212)   # the filled phase-encode columns of brain_alia
 def few_view_ct(split: str, *, count: int = 10, size: int = 128, views: int = 30, noise: float = 0.02,
                 seed: int = 0) -> Measurement:
     """``count`` phantoms of ``split`` as one few-view parallel-beam measurement (a slice each)."""
-    from recon.datasets.simulate import add_gaussian_noise
+    from recon.datasets.simulate import add_gaussian_noise, relative_noise_sigmas
     from recon.operators import ParallelBeamCT
     from recon.operators.ct_geometry import ParallelBeamGeometry
     from recon.datasets.image_sources import phantom_images
@@ -47,12 +47,10 @@ def few_view_ct(split: str, *, count: int = 10, size: int = 128, views: int = 30
     operator = ParallelBeamCT(torch.from_numpy(angles), geometry.n_detectors, image_shape=(size, size))
     clean = operator(truth.double())
     sinogram = add_gaussian_noise(clean, noise, seed=seed).float()
-    # ‖n_b‖ = noise ‖y_b‖ exactly, so each slice's per-sample σ is noise ‖y_b‖ / √M
-    sigmas = (noise * clean.flatten(1).norm(dim=1) / clean[0].numel() ** 0.5).tolist()
     return Measurement("ct", sinogram, geometry, "recon", None, ground_truth=truth.float(),
                        metadata={"description": f"{count} COULE-like {split} phantoms, {views} views, "
                                                 f"{noise:.0%} noise", "noise_relative": noise,
-                                 "noise_sigma": sigmas})
+                                 "noise_sigma": relative_noise_sigmas(clean, noise)})
 
 
 def _square(image: np.ndarray, size: int) -> torch.Tensor:

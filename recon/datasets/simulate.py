@@ -92,6 +92,19 @@ def add_gaussian_noise(
     return y + noise * scale.reshape((-1,) + (1,) * (y.ndim - 1))
 
 
+def relative_noise_sigmas(y: torch.Tensor, relative_level: float) -> list[float]:
+    r"""The per-sample σ of :func:`add_gaussian_noise`'s noise on each batch item: :math:`\text{relative\_level}\,\|y_b\|_2/\sqrt{M}`.
+
+    :math:`\|n_b\| = \text{relative\_level}\,\|y_b\|` exactly, so this is the σ with
+    :math:`\|n_b\|^2 = M\sigma^2` over the :math:`M` samples of an item (what ``metadata@noise_sigma`` holds).
+
+    >>> [round(s, 6) for s in relative_noise_sigmas(torch.full((2, 1, 4, 4), 3.0), 0.1)]   # 0.1 * 12 / 4
+    [0.3, 0.3]
+    """
+    _check_batched(y, "y")
+    return (relative_level * y.flatten(1).norm(dim=1) / y[0].numel() ** 0.5).tolist()
+
+
 def _wide(dtype: torch.dtype) -> torch.dtype:
     return torch.complex128 if dtype.is_complex else torch.float64
 

@@ -33,6 +33,13 @@ class Reconstruction:
     std: torch.Tensor | None = None          # posterior samplers: the per-pixel standard deviation
     samples: torch.Tensor | None = None      # ... and the samples, (samples, batch, ...), when kept
 
+    @classmethod
+    def of(cls, result, seconds: float, strength: float | None) -> Reconstruction:
+        """From a solver's result (``x``, ``history``, ``stop_reason``, ``iterations``; a sampler's adds ``std``
+        and ``samples``)."""
+        return cls(result.x, result.history, result.stop_reason, result.iterations, seconds, strength,
+                   getattr(result, "std", None), getattr(result, "samples", None))
+
 
 def build_operator(config: dict, measurement):
     """The CT operator of the measurement's geometry, with the config's grid and projector.
@@ -187,6 +194,4 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
         result = admm(y, operator, prior, stopping=stopping, callback=callback)
     else:
         raise ValueError(f"solver.kind: {kind} does not apply to CT; use fbp, sirt, cgls, pdhg, fista or admm")
-    return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
-                          time.perf_counter() - started, strength, getattr(result, "std", None),
-                          getattr(result, "samples", None))
+    return Reconstruction.of(result, time.perf_counter() - started, strength)

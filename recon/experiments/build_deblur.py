@@ -191,9 +191,7 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
     if kind in LEARNED_SOLVERS:
         prior = LEARNED_PRIORS[config["prior"]["kind"]](config, operator, y, echo)
         result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback, measurement=measurement)
-        return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
-                              time.perf_counter() - started, None, getattr(result, "std", None),
-                              getattr(result, "samples", None))
+        return Reconstruction.of(result, time.perf_counter() - started, None)
     if kind == "wiener":
         from recon.solvers.wiener import wiener_deconvolution
 
@@ -227,8 +225,7 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
                  "tikhonov": lambda: Tikhonov(strength, "gradient"),
                  "none": lambda: None}[section["kind"]]()
         result = pdhg(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback)
-    return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
-                          time.perf_counter() - started, strength)
+    return Reconstruction.of(result, time.perf_counter() - started, strength)
 
 
 def _richardson_lucy(config, measurement, y, operator, stopping, callback, echo):

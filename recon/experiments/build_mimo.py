@@ -75,33 +75,33 @@ def noise_radius(config: dict, metadata: dict, y: torch.Tensor, source):
     return radii[0] if len(set(radii)) == 1 else radii
 
 
-def radar_denoiser_prior(config: dict, penalty: float):
+def radar_denoiser_prior(config: dict, penalty: float, device: str = "cpu"):
     r"""``prior.kind: pnp``: the denoiser at :math:`\sigma = \sqrt{\alpha/\mu}` of the image range (module text).
 
     :class:`~recon.priors.pnp.DenoiserPrior` denoises at :math:`\sqrt{\gamma\lambda}` for C-SALSA's
     :math:`\gamma = 1/\mu`, so :math:`\lambda = \alpha s^2` with :math:`s` the range's span.
     """
-    from recon.experiments.build_pnp import load_configured_denoiser
+    from recon.experiments.build_pnp import configured_image_range, load_configured_denoiser
     from recon.priors.denoiser_scaling import ScaledDenoiser
     from recon.priors.denoisers import BM3D
     from recon.priors.pnp import DenoiserPrior
 
     section = config["prior"]
-    low, high = section["image_range"] if section["image_range"] is not None else (0.0, 1.0)
-    if not high > low:
-        raise ValueError(f"prior.image_range: expected [low, high] with high > low, got {section['image_range']}")
+    low, high = configured_image_range(section) or (0.0, 1.0)
     complex_mode = "signed-parts" if section["acts_on"] == "complex" else section["complex_mode"]
     denoiser = load_configured_denoiser(section)
     if isinstance(denoiser, BM3D):
         raise ValueError("prior.denoiser: bm3d denoises 2D images and radar images are 3D volumes; "
                          "use drunet3d-small-radar or a 3D network of your own (prior.weights)")
+    if isinstance(denoiser, torch.nn.Module):
+        denoiser = denoiser.to(device)            # --device cuda: the network goes where the data is
     scaled = ScaledDenoiser(denoiser, (low, high), complex_mode=complex_mode)
     span = high - low
     alpha = float(section["strength"])
     return DenoiserPrior(scaled, sigma=span * (alpha / penalty) ** 0.5, strength=alpha * span ** 2)
 
 
-def mimo_prior(config: dict):
+def mimo_prior(config: dict, device: str = "cpu"):
     r""":math:`R` of the module text: ℓ1, or TV (plus ``l1_strength`` ℓ1) in 3D, on :math:`|x|` or on :math:`x`;
     or a denoiser (``pnp``)."""
     from recon.priors import L1, TV, OnMagnitude
@@ -113,7 +113,7 @@ def mimo_prior(config: dict):
         if not strength > 0:
             raise ValueError("prior.strength: pnp on radar takes the paper's alpha > 0 (sigma = sqrt(alpha/mu) "
                              "of the image range), got 0")
-        return radar_denoiser_prior(config, _penalty(config))
+        return radar_denoiser_prior(config, _penalty(config), device)
     if kind == "l1":
         prior = L1(strength)
     elif kind == "tv":
@@ -149,11 +149,9 @@ def reconstruct_mimo(config: dict, measurement, *, device: str = "cpu", callback
     from recon.solvers.csalsa import csalsa
 
     epsilon = noise_radius(config, measurement.metadata, y, measurement.source)   # checked before the prior
-    prior = mimo_prior(config)
+    prior = mimo_prior(config, device)
     section = config["solver"]
     learned = config["prior"]["kind"] == "pnp"
-    if learned and isinstance(prior.denoiser.denoiser, torch.nn.Module):
-        prior.denoiser.denoiser = prior.denoiser.denoiser.to(device)      # --device cuda: where the data is
     penalty = _penalty(config)
     if echo is not None:
         shown = f"{epsilon:.4g}" if isinstance(epsilon, float) else "[" + ", ".join(f"{e:.4g}" for e in epsilon) + "]"
@@ -162,5 +160,4 @@ def reconstruct_mimo(config: dict, measurement, *, device: str = "cpu", callback
     result = csalsa(y, operator, prior, epsilon=epsilon, penalty=penalty, kappa=section["kappa"],
                     cg_max_iter=section["cg_max_iter"], relaxation=section["relaxation"], normalise=not learned,
                     stopping=_stopping(config), callback=callback)
-    return Reconstruction(result.x, result.history, result.stop_reason, result.iterations,
-                          time.perf_counter() - started, float(config["prior"]["strength"]))
+    return Reconstruction.of(result, time.perf_counter() - started, float(config["prior"]["strength"]))

@@ -56,6 +56,16 @@ def load_configured_denoiser(section: dict):
         raise WeightsError(f"{'prior.weights' if section['weights'] else 'prior.denoiser'}: {error}") from None
 
 
+def configured_image_range(section: dict) -> tuple[float, float] | None:
+    """``prior.image_range`` as ``(low, high)``, checked; ``None`` when the config leaves it to the builder."""
+    given = section["image_range"]
+    if given is None:
+        return None
+    if not given[1] > given[0]:
+        raise ValueError(f"prior.image_range: expected [low, high] with high > low, got {given}")
+    return float(given[0]), float(given[1])
+
+
 def _start(operator, y: torch.Tensor) -> torch.Tensor:
     from recon.solvers.cg import cgls
     from recon.solvers.common import Stopping
@@ -69,11 +79,9 @@ def pnp_prior(config: dict, operator, y: torch.Tensor, echo=None) -> PlugAndPlay
     denoiser = load_configured_denoiser(section)
     if isinstance(denoiser, torch.nn.Module):
         denoiser = denoiser.to(y.device)          # --device cuda: the network goes where the data is
-    given = section["image_range"]
-    if given is not None and not given[1] > given[0]:
-        raise ValueError(f"prior.image_range: expected [low, high] with high > low, got {given}")
+    given = configured_image_range(section)
     x0 = _start(operator, y)
-    low_high = tuple(given) if given is not None else image_range(x0)
+    low_high = given if given is not None else image_range(x0)
     scaled = ScaledDenoiser(denoiser, low_high, complex_mode=section["complex_mode"])
     span = low_high[1] - low_high[0]
     if echo is not None:

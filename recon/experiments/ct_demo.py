@@ -38,7 +38,7 @@ def run_ct_demo(output_dir, *, size: int = 256, n_views: int = 60, noise: float 
     from recon.datasets.measurement import Measurement
     from recon.datasets.phantoms import shepp_logan
     from recon.datasets.recon_format import write_measurement
-    from recon.datasets.simulate import add_gaussian_noise
+    from recon.datasets.simulate import add_gaussian_noise, relative_noise_sigmas
     from recon.experiments.config import load_experiment
     from recon.experiments.run import run_experiment
     from recon.figures import image_row
@@ -61,11 +61,10 @@ def run_ct_demo(output_dir, *, size: int = 256, n_views: int = 60, noise: float 
     operator = ParallelBeamCT(geometry.angles, geometry.n_detectors, image_shape=geometry.image_shape)
     clean = operator(truth)
     sinogram = add_gaussian_noise(clean, noise, seed=seed)
-    sigma = noise * float(clean.norm()) / clean.numel() ** 0.5        # ‖n‖ = noise ‖y‖ exactly
     scan = Measurement("ct", sinogram.float(), geometry, "recon", None, ground_truth=truth.float(),
                        metadata={"description": "simulated few-view scan of the Shepp-Logan phantom",
-                                 "noise_relative": noise, "noise_sigma": sigma, "seed": seed,
-                                 "units": "pixel lengths"})
+                                 "noise_relative": noise, "noise_sigma": relative_noise_sigmas(clean, noise)[0],
+                                 "seed": seed, "units": "pixel lengths"})
     scan_path = write_measurement(output_dir / "scan.h5", scan, overwrite=overwrite)
     echo(f"wrote {scan_path}")
 
