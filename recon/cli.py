@@ -100,12 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--figure", metavar="FILE", help="also write PSNR against time as a PNG")
     bench.add_argument("--size", type=_positive_int, help="image side (default: the problem's)")
     bench.add_argument("--views", type=_positive_int, help="number of views (CT problems)")
-    bench.add_argument("--max-iter", type=_positive_int, help="iterations per method (default: 300)")
+    bench.add_argument("--max-iter", type=_positive_int, help="iterations per method, steps per sample for diffusion (default: the problem's)")
     bench.add_argument("--budget", type=_positive_float, metavar="SECONDS",
                        help="time budget per method in seconds (default: 60)")
     bench.add_argument("--repeats", type=_positive_int,
                        help="run every method this many times and report its fastest run (default: 1); "
                             "on a shared machine 3 tames the load of other jobs")
+    bench.add_argument("--samples", type=_positive_int,
+                       help="posterior samples per sampler (diffusion; default: 3)")
     bench.add_argument("--overwrite", action="store_true", help="replace existing JSON or figure files")
 
     train = commands.add_parser(
@@ -210,7 +212,7 @@ def _run_bench(args) -> int:
 
     options = {key: value for key, value in (("size", args.size), ("n_views", args.views),
                                               ("max_iter", args.max_iter), ("budget_s", args.budget),
-                                              ("repeats", args.repeats))
+                                              ("repeats", args.repeats), ("samples", args.samples))
                if value is not None}
     run_benchmarks(args.problems or list(_bench_problems()), json_path=args.json, figure_path=args.figure,
                    overwrite=args.overwrite, options=options, echo=print)

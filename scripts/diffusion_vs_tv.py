@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent
 GRIDS = {   # problem -> sampler -> {key: candidate values}; every combination is tried on validation
     "ct": {
         "diffpir": {"prior.strength": [0.03, 0.1, 0.3], "solver.zeta": [0.3, 0.6, 0.9], "solver.sigma_max": [1.0, 10.0],
-                    "solver.cg_max_iter": [20]},
+                    "solver.cg_max_iter": [5, 10]},
         "dps": {"solver.step": [0.5, 1.0, 2.0], "solver.sigma_max": [1.0, 10.0]},
         "red-diff": {"prior.strength": [100.0, 1000.0, 10000.0], "solver.learning_rate": [0.01, 0.02, 0.05],
                      "solver.cg_max_iter": [20]},

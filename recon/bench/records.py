@@ -78,7 +78,8 @@ def _number(value, spec: str, empty: str = "—") -> str:
 
 def format_table(records: list[BenchRecord]) -> str:
     """A plain-text table; ``vs best peer`` is each time-to-target divided by recon's fastest on that problem."""
-    header = (f"{'problem':<10} {'method':<34} {'ms/iter':>8} {'iters':>6} {'to target [s]':>13} "
+    width = max([10] + [len(r.problem) for r in records])
+    header = (f"{'problem':<{width}} {'method':<34} {'ms/iter':>8} {'iters':>6} {'to target [s]':>13} "
               f"{'best [dB]':>9} {'to best [s]':>11} {'ratio':>7}  note")
     lines = [header, "-" * len(header)]
     fastest_recon = {}
@@ -88,7 +89,7 @@ def format_table(records: list[BenchRecord]) -> str:
     for r in records:
         reference = fastest_recon.get(r.problem)
         ratio = (r.time_to_target_s / reference) if (reference and r.time_to_target_s is not None) else None
-        lines.append(f"{r.problem:<10} {r.method:<34} {_number(r.ms_per_iter, '8.1f'):>8} {r.iterations:>6} "
+        lines.append(f"{r.problem:<{width}} {r.method:<34} {_number(r.ms_per_iter, '8.1f'):>8} {r.iterations:>6} "
                      f"{_number(r.time_to_target_s, '13.2f'):>13} {_number(r.best_psnr_db, '9.2f'):>9} "
                      f"{_number(r.time_to_best_s, '11.3f'):>11} "
                      f"{_number(ratio, '6.1f') + '×' if ratio is not None else '—':>7}  {r.note}")

@@ -43,6 +43,13 @@ def _pnp(options: dict, echo):
     return run(_setup(PnPSetup, options), echo=echo)
 
 
+def _diffusion(options: dict, echo):
+    from recon.bench.diffusion import run
+    from recon.bench.diffusion_problems import DiffusionSetup
+
+    return run(_setup(DiffusionSetup, options), echo=echo)
+
+
 # name -> (one-line description, runner(options, echo) -> list[BenchRecord])
 PROBLEMS = {
     "ct-tv": ("few-view CT, 256² Shepp-Logan, 60 views, 1% noise, 0.5||Ax-y||² + 0.1 TV, target 33 dB", _ct_tv),
@@ -51,6 +58,9 @@ PROBLEMS = {
                   _deblur_tv),
     "pnp": ("plug-and-play, one trained denoiser for recon and deepinv: HQS (DPIR schedule) and PnP-ADMM on 256² "
             "camera deblurring and 30-view CT of a test phantom; seconds per 256² denoiser call", _pnp),
+    "diffusion": ("posterior samplers, one trained score network for recon and deepinv: DPS and DiffPIR (and recon's "
+                  "RED-diff) on 128² 30-view CT of a test phantom and 128² camera deblurring, 100 steps; seconds "
+                  "per sample", _diffusion),
 }
 
 
