@@ -111,13 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--overwrite", action="store_true", help="replace existing JSON or figure files")
 
     train = commands.add_parser(
-        "train", help="train a network (denoiser, diffusion) from a training config; checkpoints, resume, curve figure",
-        description="Train KIND (denoiser, or diffusion: a score network over every noise level) as CONFIG says "
+        "train", help="train a network (denoiser, diffusion, unrolled) from a training config; checkpoints, resume, "
+                      "curve figure",
+        description="Train KIND (denoiser; diffusion: a score network over every noise level; unrolled: a solver "
+                    "trained end to end through its operator) as CONFIG says "
                     "(a shipped training config name, e.g. denoiser-general or diffusion-phantom, "
                     "or a YAML file): seeded, with a progress bar of the loss and validation PSNR, a checkpoint "
                     "in OUTPUT-DIR that a rerun resumes from, and at the end NAME.safetensors, its manifest "
                     "entry NAME.json and the training curve NAME-training.png. Runs on CUDA when there is one.")
-    train.add_argument("kind", choices=("denoiser", "diffusion"), metavar="KIND", help="denoiser or diffusion")
+    train.add_argument("kind", choices=("denoiser", "diffusion", "unrolled"), metavar="KIND",
+                       help="denoiser, diffusion, or unrolled (a solver trained end to end; torchrun for several "
+                            "processes: torchrun --nproc_per_node 2 -m recon train unrolled CONFIG)")
     train.add_argument("config", metavar="CONFIG", help="training config name or YAML path")
     train.add_argument("--output-dir", metavar="DIR", help="where checkpoints and weights go (default: runs/NAME)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -222,6 +226,8 @@ def _run_bench(args) -> int:
 def _run_train(args) -> int:
     import shlex
 
+    if args.kind == "unrolled":
+        return _run_train_unrolled(args)
     from recon.training.denoiser_config import load_training_config
     from recon.training.denoiser_training import check_training_kind, train_denoiser
 
@@ -233,6 +239,23 @@ def _run_train(args) -> int:
                            progress=not args.quiet, command=command)
     print(f"wrote {output_dir}/{entry['file']} (sha256 {entry['sha256'][:12]}..., validation PSNR "
           f"{entry['validation']['psnr_db']:.2f} dB at sigma {entry['validation']['sigma_255']:g}/255)")
+    return 0
+
+
+def _run_train_unrolled(args) -> int:
+    import shlex
+
+    from recon.training.unrolled_config import load_unrolled_config
+    from recon.training.unrolled_training import train_unrolled
+
+    config = load_unrolled_config(args.config, args.overrides)
+    output_dir = args.output_dir or f"runs/{config['name']}"
+    command = "recon " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+    entry = train_unrolled(config, output_dir, device=None if args.device == "auto" else args.device,
+                           progress=not args.quiet, command=command)
+    if entry is not None:            # rank 0 of a torchrun job, or the only process
+        print(f"wrote {output_dir}/{entry['file']} (sha256 {entry['sha256'][:12]}..., validation loss "
+              f"{entry['validation']['loss']:.4f})")
     return 0
 
 

@@ -13,7 +13,12 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.solvers.red", "recon.training.patches", "recon.training.denoiser_config",
            "recon.datasets.image_sources", "recon.datasets.heldout_problems", "recon.experiments.stopping_rules",
            "recon.weights.registry", "recon.networks.edm", "recon.priors.gaussian_mixture", "recon.samplers.schedule",
-           "recon.samplers.dps", "recon.samplers.diffpir", "recon.samplers.red_diff", "recon.samplers.ula"]
+           "recon.samplers.dps", "recon.samplers.diffpir", "recon.samplers.red_diff", "recon.samplers.ula",
+           "recon.samplers.common", "recon.bench.diffusion", "recon.bench.diffusion_problems",
+           "recon.operators.differentiable", "recon.networks.resunet", "recon.networks.conv_stack",
+           "recon.networks.penalty_net", "recon.solvers.unrolled", "recon.solvers.unrolled_data_steps",
+           "recon.solvers.unrolled_deconvolution", "recon.training.galaxy_stamps", "recon.training.unrolled_config",
+           "recon.training.unrolled_training"]
 
 
 @pytest.mark.parametrize("name", MODULES)

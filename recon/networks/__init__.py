@@ -8,11 +8,15 @@
 
 from __future__ import annotations
 
+from recon.networks.conv_stack import ConvStack
 from recon.networks.dncnn import DnCNN
 from recon.networks.drunet_small import SmallDRUNet
 from recon.networks.edm import EDMDenoiser
+from recon.networks.penalty_net import PenaltyNet
+from recon.networks.resunet import ResUNet
 
-ARCHITECTURES = {"small-drunet": SmallDRUNet, "dncnn": DnCNN, "edm-drunet": EDMDenoiser}
+ARCHITECTURES = {"small-drunet": SmallDRUNet, "dncnn": DnCNN, "edm-drunet": EDMDenoiser, "resunet": ResUNet,
+                 "penalty-net": PenaltyNet, "conv-stack": ConvStack}
 
 
 def build_network(kind: str, arguments: dict):
@@ -22,4 +26,5 @@ def build_network(kind: str, arguments: dict):
     return ARCHITECTURES[kind](**arguments)
 
 
-__all__ = ["ARCHITECTURES", "DnCNN", "EDMDenoiser", "SmallDRUNet", "build_network"]
+__all__ = ["ARCHITECTURES", "ConvStack", "DnCNN", "EDMDenoiser", "PenaltyNet", "ResUNet", "SmallDRUNet",
+           "build_network"]

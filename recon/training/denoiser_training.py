@@ -78,7 +78,7 @@ def _validation_set(data: dict, seed: int) -> tuple[list[torch.Tensor], list[tor
 
 
 def _loss_weight(sigma: torch.Tensor, data: dict, network: dict) -> torch.Tensor:
-    """1 for a denoiser; EDM's :math:`(\sigma^2 + \sigma_d^2)/(\sigma\sigma_d)^2` for a diffusion model."""
+    r"""1 for a denoiser; EDM's :math:`(\sigma^2 + \sigma_d^2)/(\sigma\sigma_d)^2` for a diffusion model."""
     if data["noise"] != "edm":
         return torch.ones_like(sigma)
     sigma_data = network["sigma_data"]

@@ -167,9 +167,17 @@ def _load_state(path: Path, network, state: dict, architecture: str) -> None:
                            f"({first[0][:160] if first else 'shapes differ'})") from None
 
 
+def _builders() -> dict:
+    """Architecture name -> ``build(arguments)``: recon's networks, and the unrolled solvers made of them."""
+    from recon.networks import ARCHITECTURES, build_network
+    from recon.solvers.unrolled_deconvolution import UNROLLED_ARCHITECTURES
+
+    return {**{name: (lambda arguments, name=name: build_network(name, arguments)) for name in ARCHITECTURES},
+            **UNROLLED_ARCHITECTURES}
+
+
 def load_network(name_or_path: str):
     """``(network, description)``: the network in eval mode and what it is (its manifest entry, or a dict)."""
-    from recon.networks import ARCHITECTURES, build_network
 
     path, entry = resolve(str(name_or_path))
     _check_sha256(path, entry)
@@ -189,12 +197,13 @@ def load_network(name_or_path: str):
             arguments = json.loads(metadata["arguments"])
         except ValueError:
             arguments = None
-    if architecture not in ARCHITECTURES or not isinstance(arguments, dict):
+    builders = _builders()
+    if architecture not in builders or not isinstance(arguments, dict):
         raise WeightsError(f"{path}: its header names no known architecture (expected metadata 'architecture' "
-                           f"in {', '.join(ARCHITECTURES)} and 'arguments'; got {architecture!r})")
+                           f"in {', '.join(builders)} and 'arguments'; got {architecture!r})")
     try:
-        network = build_network(architecture, arguments)
-    except (TypeError, ValueError) as error:
+        network = builders[architecture](arguments)
+    except (TypeError, ValueError, KeyError) as error:
         raise WeightsError(f"{path}: bad arguments for {architecture}: {error}") from None
     _load_state(path, network, state, architecture)
     description = dict(entry) if entry else {"name": path.stem, "architecture": architecture,

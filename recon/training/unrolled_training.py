@@ -1,0 +1,256 @@
+r"""Training an unrolled solver end to end: seeded, with progress, checkpoints, resume, a curve figure, DDP.
+
+``recon train unrolled CONFIG`` (:mod:`recon.training.unrolled_config`) trains Li & Alexander's
+unrolled ADMM (:class:`~recon.solvers.unrolled_deconvolution.UnrolledDeconvolutionADMM`) on galaxy
+stamps (:mod:`recon.training.galaxy_stamps`): every step draws ``training.batch`` stamps of the
+training set (the order from the seed), runs the K iterations and back-propagates the loss through
+all of them, the FFT data steps included. The loss is the authors' multi-scale L1,
+
+.. math:: \mathcal L = \sum_{s=0}^{2} 2^{-s}\,\big\|\mathrm{pool}_{2^s}(\hat x/\alpha) - \mathrm{pool}_{2^s}(x/\alpha)\big\|_1
+          \quad(\text{mean over pixels}),
+
+in units of each stamp's flux scale :math:`\alpha` (the mean of its observation), so bright and faint
+galaxies weigh alike; or the MSE. Adam with a cosine-decayed step. Every ``validate_every`` steps the
+mean loss on the validation stamps is recorded and shown in the progress bar.
+
+**Several processes.** Under ``torchrun --nproc_per_node N`` each process takes every N-th stamp of
+the step's batch (the batch is drawn from the same seed everywhere), ``DistributedDataParallel``
+averages the gradients (gloo on CPU, NCCL on GPUs), and rank 0 validates, checkpoints and writes the
+files. The update is then that of one process on the whole batch, up to floating-point order
+(``tests/test_unrolled_training.py`` compares 2 processes with 1).
+
+``OUTPUT_DIR/checkpoint.pt`` (tensors and numbers only, read with ``weights_only=True``) holds the
+model, the optimiser, the generator and the curves; a rerun resumes from it. At the end
+``NAME.safetensors``, ``NAME.json`` (its manifest entry) and ``NAME-training.png`` are written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+from recon.training.denoiser_training import _learning_rate, _save_checkpoint
+
+ARCHITECTURE = "unrolled-deconvolution-admm"
+
+
+def model_arguments(network: dict) -> dict:
+    """The manifest's ``arguments`` of the model a config's ``network`` section describes."""
+    channels = [network["width"] * 2**level for level in range(network["levels"])]
+    return {"iterations": network["iterations"],
+            "prox": {"in_channels": 1, "out_channels": 1, "channels": channels, "blocks": network["blocks"]},
+            "penalties": {"iterations": network["iterations"], "width": network["penalty_width"]}}
+
+
+def unrolled_loss(estimate: torch.Tensor, truth: torch.Tensor, scale: torch.Tensor, kind: str) -> torch.Tensor:
+    """The module text's loss of ``estimate`` against ``truth``, both divided by ``scale`` ``(batch,)``.
+
+    >>> x = torch.ones(2, 1, 8, 8)
+    >>> float(unrolled_loss(x + 0.5, x, torch.ones(2), "multiscale-l1"))      # 0.5 · (1 + 1/2 + 1/4)
+    0.875
+    """
+    scale = scale.reshape(-1, 1, 1, 1)
+    a, b = estimate / scale, truth / scale
+    if kind == "mse":
+        return F.mse_loss(a, b)
+    total = a.new_zeros(())
+    for level in range(3):
+        if level:
+            a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
+        total = total + F.l1_loss(a, b) / 2**level
+    return total
+
+
+def _flux_scale(observations: torch.Tensor) -> torch.Tensor:
+    """α, the model's flux scale: each observation's mean (as the model computes it)."""
+    means = observations.mean(dim=(1, 2, 3))
+    floor = 1e-3 * observations.abs().flatten(1).max(dim=1).values.clamp_min(1e-12)
+    return torch.maximum(means, floor)
+
+
+def _distributed() -> tuple[int, int]:
+    """``(rank, world size)``; starts the process group when run under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world == 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return dist.get_rank(), world
+
+
+def train_unrolled(config: dict, output_dir, *, device: str | None = None, progress: bool = True,
+                   command: str | None = None) -> dict | None:
+    """Train the unrolled solver ``config`` describes into ``output_dir``; returns its manifest entry (rank 0).
+
+    Resumes from ``output_dir/checkpoint.pt`` when there is one.
+    """
+    from safetensors.torch import save_file
+    from tqdm import tqdm
+
+    from recon.solvers.unrolled_deconvolution import UnrolledDeconvolutionADMM
+    from recon.training.galaxy_stamps import SEEDS, split_stamps
+    from recon.weights.registry import sha256_of
+
+    rank, world = _distributed()
+    output_dir = Path(output_dir)
+    if rank == 0:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    if torch.cuda.is_available() and device in (None, "cuda"):
+        device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if world > 1 else "cuda"
+    device = device or "cpu"
+    problem, network_section, training = config["problem"], config["network"], config["training"]
+    if training["batch"] % world:
+        raise ValueError(f"training.batch: {training['batch']} stamps do not split over {world} processes")
+    torch.manual_seed(training["seed"])
+    arguments = model_arguments(network_section)
+    model = UnrolledDeconvolutionADMM.from_arguments(arguments).to(device)
+    model.checkpoint = network_section["checkpoint"]
+    optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
+    generator = torch.Generator().manual_seed(training["seed"])
+    started_data = time.perf_counter()
+    train = split_stamps("train", problem["train_count"], problem["snr_range"], problem["snr_power"],
+                         training["seed"])
+    validation = split_stamps("validation", problem["validation_count"], problem["snr_range"], problem["snr_power"],
+                              training["seed"]).to(device)
+    data_seconds = time.perf_counter() - started_data
+    history = {"step": [], "loss": [], "validation_step": [], "validation_loss": []}
+    step, seconds = 0, 0.0
+    checkpoint = output_dir / "checkpoint.pt"
+    if checkpoint.exists():
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimiser.load_state_dict(state["optimiser"])
+        generator.set_state(state["generator"])
+        history = {key: list(value.tolist()) for key, value in state["history"].items()}
+        step, seconds = int(state["step"]), float(state["seconds"])
+    trained = model
+    if world > 1:
+        from torch.nn.parallel import DistributedDataParallel
+
+        trained = DistributedDataParallel(model)
+
+    def validate() -> float:
+        model.eval()
+        with torch.no_grad():
+            losses = []
+            for start in range(0, len(validation), 64):
+                part = validation.subset(torch.arange(start, min(start + 64, len(validation)), device=device))
+                estimate = model(part.observations, part.transfers, part.noise_sigmas)
+                losses.append(float(unrolled_loss(estimate, part.truths, _flux_scale(part.observations),
+                                                  training["loss"])) * len(part))
+        model.train()
+        return sum(losses) / len(validation)
+
+    steps = training["steps"]
+    bar = tqdm(total=steps, initial=step, desc=config["name"], disable=not progress or rank != 0, dynamic_ncols=True)
+    started = time.perf_counter() - seconds
+    model.train()
+    while step < steps:
+        for group in optimiser.param_groups:
+            group["lr"] = _learning_rate(training["learning_rate"], step, steps)
+        chosen = torch.randint(len(train), (training["batch"],), generator=generator)[rank::world]
+        batch = train.subset(chosen).to(device)
+        estimate = trained(batch.observations, batch.transfers, batch.noise_sigmas)
+        loss = unrolled_loss(estimate, batch.truths, _flux_scale(batch.observations), training["loss"])
+        optimiser.zero_grad(set_to_none=True)
+        loss.backward()
+        optimiser.step()
+        step += 1
+        history["step"].append(step)
+        history["loss"].append(_mean_over_processes(float(loss.detach()), world, device))
+        elapsed = time.perf_counter() - started
+        last = step == steps or bool(training["time_limit"] and _agreed(elapsed > training["time_limit"], world,
+                                                                         device))
+        if (step % training["validate_every"] == 0 or last) and rank == 0:
+            history["validation_step"].append(step)
+            history["validation_loss"].append(validate())
+        bar.update(1)
+        bar.set_postfix(loss=f"{np.mean(history['loss'][-50:]):.4f}",
+                        val=f"{history['validation_loss'][-1]:.4f}" if history["validation_loss"] else "-")
+        if (step % training["checkpoint_every"] == 0 or last) and rank == 0:
+            _save_checkpoint(checkpoint, {
+                "model": model.state_dict(), "optimiser": optimiser.state_dict(), "generator": generator.get_state(),
+                "step": step, "seconds": time.perf_counter() - started,
+                "history": {key: torch.tensor(value, dtype=torch.float64) for key, value in history.items()}})
+        if last:
+            break
+    bar.close()
+    if rank != 0:
+        return None
+    wall = time.perf_counter() - started
+    name = config["name"]
+    weights = output_dir / f"{name}.safetensors"
+    state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    save_file(state, str(weights), metadata={"architecture": ARCHITECTURE, "arguments": json.dumps(arguments)})
+    curve_figure(history, output_dir / f"{name}-training.png", f"{name}: {step} steps")
+    entry = {
+        "name": name, "file": weights.name, "description": config["description"],
+        "architecture": ARCHITECTURE, "arguments": arguments, "sha256": sha256_of(weights),
+        "parameters": int(sum(v.numel() for v in state.values())),
+        "training": {
+            "command": command or " ".join(shlex.quote(a) for a in sys.argv), "config": config, "steps": step,
+            "wall_seconds": round(wall, 1), "data_seconds": round(data_seconds, 1), "processes": world,
+            "device": "cpu" if str(device) == "cpu" else torch.cuda.get_device_name(),
+            "host": platform.processor() or platform.machine(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+        },
+        "data": {"kind": problem["kind"],
+                 "train": f"shear_galaxy(seed, snr), seeds {SEEDS['train']} to {SEEDS['train'] + problem['train_count'] - 1}, "
+                          f"SNR ∝ SNR^{problem['snr_power']} on {problem['snr_range']}",
+                 "validation": f"seeds {SEEDS['validation']} to {SEEDS['validation'] + problem['validation_count'] - 1}",
+                 "test": "seeds 0 and up (scripts/galaxy_shear_baselines.py); 10000-10039 chose its baselines"},
+        "validation": {"loss": history["validation_loss"][-1] if history["validation_loss"] else None,
+                       "loss_kind": training["loss"]},
+    }
+    (output_dir / f"{name}.json").write_text(json.dumps(entry, indent=2) + "\n")
+    return entry
+
+
+def _mean_over_processes(value: float, world: int, device) -> float:
+    if world == 1:
+        return value
+    import torch.distributed as dist
+
+    tensor = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(tensor)
+    return float(tensor) / world
+
+
+def _agreed(flag: bool, world: int, device) -> bool:
+    """Whether any process says ``flag`` (so that every process stops at the same step)."""
+    if world == 1:
+        return flag
+    import torch.distributed as dist
+
+    tensor = torch.tensor([1.0 if flag else 0.0], device=device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return bool(tensor > 0)
+
+
+def curve_figure(history: dict, path: Path, title: str) -> None:
+    """Training loss (smoothed) and validation loss against step."""
+    from recon.figures import pyplot
+
+    plt = pyplot()
+    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
+    steps, losses = np.asarray(history["step"]), np.asarray(history["loss"])
+    if len(losses):
+        window = max(1, len(losses) // 50)
+        axes[0].semilogy(steps[window - 1:], np.convolve(losses, np.ones(window) / window, mode="valid"))
+    axes[0].set(xlabel="step", ylabel="training loss (smoothed)", title="loss")
+    axes[1].semilogy(history["validation_step"], history["validation_loss"], "o-")
+    axes[1].set(xlabel="step", ylabel="validation loss", title="validation")
+    figure.suptitle(title)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
