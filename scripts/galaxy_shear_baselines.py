@@ -3,7 +3,7 @@ r"""The shear-error baselines of Li & Alexander's unrolled PnP-ADMM paper, on si
 For each SNR (20, 100, 200 by default) and each of ``--galaxies`` seeded stamps of
 :func:`recon.datasets.galaxies.shear_galaxy`, the ellipticity error
 :math:`|\Delta g| = |g(\hat x) - g(x_\text{true})|` (adaptive moments,
-:mod:`recon.metrics_shear`) of three estimates:
+:mod:`recon.metrics_shear`) of four estimates:
 
 ``none``
     the observation itself (no deconvolution; sky-subtracted);
@@ -18,6 +18,12 @@ For each SNR (20, 100, 200 by default) and each of ``--galaxies`` seeded stamps 
     the minimiser of the median |Δg| over the grid 0.003, 0.01, 0.03, 0.1 (measured medians at
     SNR 20 / 100 / 200: 0.0964 / 0.0336 / 0.0243, 0.0663 / 0.0256 / 0.0180, 0.0478 / 0.0273 /
     0.0232, 0.0473 / 0.0417 / 0.0356; 0.03 and 0.1 tie at SNR 20).
+``unrolled_admm``
+    Li & Alexander's unrolled plug-and-play ADMM
+    (:class:`recon.solvers.unrolled_deconvolution.UnrolledDeconvolutionADMM`), the shipped
+    ``unrolled-galaxy-admm`` by default (``--unrolled PATH`` for another, ``none`` to leave it out);
+    it sees the observation, the PSF and the background noise σ = √(sky + read²). Trained on
+    seeds 1000000 and up, validated on 2000000 and up: none of the stamps here.
 
 Two switches rebuild the authors' measurement instead, to find where our table and theirs part:
 
@@ -56,6 +62,8 @@ from recon.solvers.wiener import wiener_deconvolution
 
 SNRS = (20.0, 100.0, 200.0)
 METHODS = ("none", "richardson_lucy", "tikhonov")
+UNROLLED = "unrolled_admm"
+SHIPPED_UNROLLED = "unrolled-galaxy-admm"
 # Tikhonov lambda per SNR (the blur has |h^| <= 1; see the module text).
 TIKHONOV_STRENGTH = {20.0: 0.03, 100.0: 0.01, 200.0: 0.01}
 AUTHORS = {"none": (0.0805, 0.0652, 0.0684), "richardson_lucy": (0.1145, 0.0324, 0.0310)}
@@ -69,8 +77,20 @@ def _min_max(image: torch.Tensor) -> torch.Tensor:
     return (image - image.min()) / (image.max() - image.min())
 
 
-def estimates(galaxy, tikhonov_strength: float, pipeline: str = "recon") -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """The three baseline estimates of one stamp and the truth to compare them with (module text)."""
+def unrolled_estimate(model, galaxy) -> torch.Tensor:
+    """The unrolled ADMM's deconvolution of one stamp (observation, PSF, background noise σ = √(sky + read²))."""
+    from recon.solvers.unrolled_deconvolution import transfer_functions
+
+    y = galaxy.observation.to(torch.float32)[None, None]
+    transfer = transfer_functions(galaxy.psf[None].to(torch.float64), tuple(y.shape[-2:])).to(torch.complex64)
+    sigma = torch.tensor([math.sqrt(galaxy.sky + galaxy.read_noise**2)], dtype=torch.float32)
+    with torch.no_grad():
+        return model(y, transfer, sigma)[0, 0].to(galaxy.observation.dtype)
+
+
+def estimates(galaxy, tikhonov_strength: float, pipeline: str = "recon",
+              model=None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """The baseline estimates of one stamp (and the unrolled ADMM's, given ``model``) and the truth (module text)."""
     blur = Blur(galaxy.psf, galaxy.observation.shape)
     fixed = Stopping(max_iter=10, divergence_factor=None)
     if pipeline == "authors":
@@ -83,20 +103,25 @@ def estimates(galaxy, tikhonov_strength: float, pipeline: str = "recon") -> tupl
         rl = richardson_lucy(counts, blur, stopping=fixed).x[0, 0] - galaxy.sky
         truth = galaxy.truth
     tik = wiener_deconvolution(y[None, None], blur, tikhonov_strength)[0, 0]
-    return {"none": y, "richardson_lucy": rl, "tikhonov": tik}, truth
+    found = {"none": y, "richardson_lucy": rl, "tikhonov": tik}
+    if model is not None:
+        unrolled = unrolled_estimate(model, galaxy)
+        found[UNROLLED] = _min_max(unrolled) if pipeline == "authors" else unrolled
+    return found, truth
 
 
 def shear_table(galaxies: int, snrs=SNRS, first_seed: int = 0, strengths=None, *, estimator: str = "adaptive",
-                pipeline: str = "recon") -> dict:
+                pipeline: str = "recon", model=None) -> dict:
     """Median |Δg| per method and SNR over seeds ``first_seed ..``; also the failures and the per-galaxy errors."""
     strengths = TIKHONOV_STRENGTH if strengths is None else strengths
     error = ESTIMATORS[estimator]
     table = {}
+    methods = METHODS + ((UNROLLED,) if model is not None else ())
     for snr in snrs:
-        errors = {m: [] for m in METHODS}
+        errors = {m: [] for m in methods}
         for seed in range(first_seed, first_seed + galaxies):
             galaxy = shear_galaxy(seed, snr)
-            found, truth = estimates(galaxy, strengths[snr], pipeline)
+            found, truth = estimates(galaxy, strengths[snr], pipeline, model)
             for method, estimate in found.items():
                 errors[method].append(error(estimate, truth))
         row = {}
@@ -114,16 +139,25 @@ def main(argv=None):
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--estimator", choices=sorted(ESTIMATORS), default="adaptive")
     parser.add_argument("--pipeline", choices=PIPELINES, default="recon")
+    parser.add_argument("--unrolled", default=SHIPPED_UNROLLED, metavar="MODEL",
+                        help="the unrolled ADMM: a shipped name or a .safetensors path (default: %(default)s; "
+                             "'none' leaves it out)")
     parser.add_argument("--json", help="write the table here")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
+    model = None
+    if args.unrolled != "none":
+        from recon.weights.registry import load_network
+
+        model, _ = load_network(args.unrolled)
     start = time.perf_counter()
-    table = shear_table(args.galaxies, first_seed=args.first_seed, estimator=args.estimator, pipeline=args.pipeline)
+    table = shear_table(args.galaxies, first_seed=args.first_seed, estimator=args.estimator, pipeline=args.pipeline,
+                        model=model)
     elapsed = time.perf_counter() - start
     print(f"median |Δg| over {args.galaxies} galaxies per SNR, {args.estimator} shapes, {args.pipeline} pipeline "
           f"({elapsed:.0f} s, one thread); failures in brackets")
     print(f"{'method':<18}" + "".join(f"{'SNR ' + s:>16}" for s in table))
-    for method in METHODS:
+    for method in next(iter(table.values())):
         cells = "".join(f"{table[s][method]['median']:>11.4f} [{table[s][method]['failures']:>2}]" for s in table)
         print(f"{method:<18}{cells}")
     for method, values in AUTHORS.items():
@@ -131,7 +165,7 @@ def main(argv=None):
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"galaxies": args.galaxies, "first_seed": args.first_seed, "estimator": args.estimator,
-                       "pipeline": args.pipeline, "table": table,
+                       "pipeline": args.pipeline, "table": table, "unrolled": args.unrolled,
                        "tikhonov_strength": {str(int(k)): v for k, v in TIKHONOV_STRENGTH.items()},
                        "authors_cosmos": AUTHORS, "seconds": elapsed}, f, indent=2)
 

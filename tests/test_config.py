@@ -140,7 +140,7 @@ def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
     ("prior:\n  levels: 0\n", "my.yaml: prior.levels: expected an integer >= 1, got 0"),
     ("prior:\n  kind: tvv\n",
      "my.yaml: prior.kind: expected one of 'none', 'tv', 'weighted-tv', 'l1-wavelet', 'tikhonov', 'l1', 'l2', 'joint-tv', "
-     "'pnp' or 'diffusion', got 'tvv'"),
+     "'pnp', 'diffusion' or 'unrolled', got 'tvv'"),
     ("input:\n  centre_offset: automatic\n",
      "my.yaml: input.centre_offset: expected 'auto' or a number, got 'automatic'"),
     ("input:\n  angles_deg: [0, 180, 360]\n",

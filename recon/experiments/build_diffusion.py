@@ -45,7 +45,7 @@ class PosteriorSamples:
     history: object | None = None
 
 
-def _noise_sigmas(config: dict, measurement, scans: int, scale: float) -> list[float]:
+def noise_sigmas_of(config: dict, measurement, scans: int, scale: float = 1.0) -> list[float]:
     """One measurement noise level per scan, in the units of the (scaled) data."""
     from recon.experiments.noise_level import noise_sigmas
 
@@ -95,7 +95,7 @@ def solve_sampler(config: dict, y: torch.Tensor, operator, built, callback=None,
     if not isinstance(built, PlugAndPlayPrior):
         raise ValueError(f"solver.kind: {kind} samples with a diffusion prior; set prior.kind=diffusion, "
                          f"got {config['prior']['kind']}")
-    sigmas = _noise_sigmas(config, measurement, y.shape[0], data_scale)
+    sigmas = noise_sigmas_of(config, measurement, y.shape[0], data_scale)
     denoiser = built.prior.denoiser
     count, seed = config["solver"]["samples"], config["solver"]["seed"]
     # scans with one noise level are sampled as one batch; otherwise each scan with its own

@@ -34,6 +34,7 @@ EXAMPLES = {
     "deblur-poisson": "128² camera, Gaussian blur sigma 2, Poisson counts at peak 10 (deblur-poisson-tv)",
     "multiband": "3 low-resolution Sérsic bands and a broad band at twice the resolution (deblur-multiband)",
     "radar": "near-field MIMO, the paper's array, 13x13x25 voxels, random-phase targets, 30 dB (mimo-*)",
+    "galaxy": "a 48² Sérsic galaxy through a Moffat PSF, SNR 50, sky and read noise (deblur-galaxy-unrolled)",
 }
 
 
@@ -69,7 +70,25 @@ def write_example(kind: str, path, *, seed: int = 0, overwrite: bool = False) ->
                             metadata={"noise": "poisson", "peak": 10, "seed": seed, "description": EXAMPLES[kind]})
     if kind == "multiband":
         return _multiband(path, seed, overwrite)
+    if kind == "galaxy":
+        return _galaxy(path, seed, overwrite)
     return _radar(path, seed, overwrite)
+
+
+def _galaxy(path, seed: int, overwrite: bool) -> Path:
+    """One shear-study stamp (:func:`recon.datasets.galaxies.shear_galaxy`, SNR 50), seed ``seed`` (a test seed)."""
+    import math
+
+    from recon.datasets.deblur_format import write_deblur
+    from recon.datasets.galaxies import shear_galaxy
+
+    galaxy = shear_galaxy(seed, 50.0)
+    return write_deblur(path, galaxy.observation[None, None], galaxy.psf, ground_truth=galaxy.truth[None, None],
+                        boundary="circular",
+                        overwrite=overwrite,
+                        metadata={"noise": "gaussian", "noise_sigma": math.sqrt(galaxy.sky + galaxy.read_noise**2),
+                                  "sky_subtracted": galaxy.sky, "snr": 50.0, "seed": seed,
+                                  "description": EXAMPLES["galaxy"]})
 
 
 def _multiband(path, seed: int, overwrite: bool) -> Path:

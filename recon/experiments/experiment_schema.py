@@ -15,10 +15,11 @@ from __future__ import annotations
 from recon.experiments.schema import Field, Section
 
 INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
-PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv", "pnp", "diffusion")
+PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv", "pnp", "diffusion",
+               "unrolled")
 SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg", "coil-split-admm",
                 "back-projection", "kirchhoff", "csalsa", "wiener", "richardson-lucy", "deconvolution-admm",
-                "pnp-admm", "pnp-fista", "hqs", "red", "dps", "diffpir", "red-diff", "ula")
+                "pnp-admm", "pnp-fista", "hqs", "red", "dps", "diffpir", "red-diff", "ula", "unrolled")
 MODALITIES = ("ct", "mri", "mimo", "deblur")
 FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hann")
 WAVELETS = ("haar", "db1", "db2", "db3", "db4")
@@ -83,7 +84,9 @@ PRIOR = Section({
     "kind": Field(str, "none", choices=PRIOR_KINDS,
                   doc="The regulariser: none, total variation, weighted TV, l1 of wavelet coefficients, "
                       "Tikhonov (squared l2 of the gradient), l1 of the pixels (radar), squared l2 of the "
-                      "pixels (Wiener) or joint TV across bands (multiband deblurring)."),
+                      "pixels (Wiener) or joint TV across bands (multiband deblurring); pnp and diffusion (a "
+                      "trained denoiser or score network); unrolled (a trained unrolled solver, with solver.kind "
+                      "unrolled)."),
     "strength": Field(float, 0.0, minimum=0,
                       doc="Regularisation weight λ, read as strength_scale says; for pnp with hqs or red, λ / ‖A‖² "
                           "(hqs: the data step's α at the end of the schedule)."),
@@ -123,7 +126,8 @@ PRIOR = Section({
                            doc="Radar, prior.kind tv: inner iterations of the TV prox in each C-SALSA step."),
     "denoiser": Field(str, "drunet-small-general",
                       doc="pnp: the denoiser: a shipped model's name (`recon weights` lists them), 'bm3d', or the "
-                          "path of a .safetensors file (recon train) or of deepinv's drunet_gray.pth / dncnn_*.pth."),
+                          "path of a .safetensors file (recon train) or of deepinv's drunet_gray.pth / dncnn_*.pth. "
+                          "unrolled: the trained unrolled solver (e.g. unrolled-galaxy-admm)."),
     "weights": Field(str, None, nullable=True,
                      doc="pnp: a weights file of your own; overrides prior.denoiser when set."),
     "sigma": Field(float, 0.02, minimum=0, exclusive_minimum=True,
@@ -148,7 +152,9 @@ SOLVER = Section({
                       "split per coil, every step in closed form: the fastest for TV and wavelets) for MRI, "
                       "which also takes PDHG, FISTA and ADMM; back-projection, kirchhoff (migration) or csalsa "
                       "(C-SALSA, min R(x) s.t. ‖Ax - y‖ ≤ ε) for radar; wiener (closed form), "
-                      "richardson-lucy, deconvolution-admm (every split in closed form) or pdhg for deblurring."),
+                      "richardson-lucy, deconvolution-admm (every split in closed form) or pdhg for deblurring; "
+                      "pnp-admm, pnp-fista, hqs, red (plug-and-play), dps, diffpir, red-diff, ula (diffusion "
+                      "samplers) and unrolled (a trained unrolled solver, prior.kind unrolled)."),
     "filter": Field(str, "ramp", choices=FBP_FILTERS,
                     doc="FBP's filter (also for the fbp pilot of weighted TV)."),
     "max_iter": Field(int, 200, minimum=0,

@@ -37,6 +37,22 @@ class Operator(LinearPhysics):
     domain_shape: tuple[int, ...]
     range_shape: tuple[int, ...]
 
+    def __init_subclass__(cls, **kwargs):
+        """Make each subclass's ``A``, ``A_adjoint`` and ``A_adjoint_A`` differentiable by the explicit adjoint.
+
+        When gradients are being recorded and the input requires them, the call goes through
+        :mod:`recon.operators.differentiable` (the backward pass is the other map of the pair);
+        otherwise it is the subclass's own method, unchanged. So an operator inside a user's torch
+        model trains through astra's kernels (which leave torch) and the sparse projector alike,
+        with one adjoint per backward pass and no graph of the operator's internals.
+        """
+        super().__init_subclass__(**kwargs)
+        from recon.operators.differentiable import differentiable_method
+
+        for name in ("A", "A_adjoint", "A_adjoint_A"):
+            if name in cls.__dict__:
+                setattr(cls, name, differentiable_method(cls.__dict__[name], name))
+
     def __init__(self, domain_shape, range_shape, **kwargs):
         super().__init__(**kwargs)
         self.domain_shape = tuple(int(s) for s in domain_shape)

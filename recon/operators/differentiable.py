@@ -15,7 +15,9 @@ pass with the other one. So no graph is kept through the sparse CT projector's C
 kernels (which leave torch) or the FFTs of MRI and blur, memory does not grow with the operator's
 internals, and the backward pass costs one adjoint. The backward is itself built of these
 functions, so second derivatives (a gradient step inside an unrolled network, differentiated
-again in training) work too.
+again in training) work too. Every recon operator's own ``A``, ``A_adjoint`` and ``A_adjoint_A``
+take this path by themselves when their input requires a gradient
+(:meth:`recon.operators.base.Operator.__init_subclass__`), so ``operator.A(x)`` is enough.
 
 >>> import torch
 >>> from recon.operators import ParallelBeamCT
@@ -59,6 +61,23 @@ def apply_A_adjoint(operator, y: torch.Tensor) -> torch.Tensor:
 def apply_normal(operator, x: torch.Tensor) -> torch.Tensor:
     """:math:`A^{\\mathsf H}Ax` (the operator's fast normal form when it has one), self-adjoint in the backward pass."""
     return _Normal.apply(x, operator)
+
+
+def differentiable_method(method, name: str):
+    """``method`` (an operator's ``A``, ``A_adjoint`` or ``A_adjoint_A``), differentiated by the explicit adjoint
+    when gradients are recorded and the input needs one; unchanged otherwise."""
+    import functools
+
+    @functools.wraps(method)
+    def wrapped(self, t, *args, **kwargs):
+        # the Functions call the operator again under torch.no_grad, which lands on the plain path below
+        if torch.is_grad_enabled() and isinstance(t, torch.Tensor) and t.requires_grad:
+            if name == "A_adjoint_A":
+                return _Normal.apply(t, self)
+            return _Linear.apply(t, self, name == "A_adjoint")
+        return method(self, t, *args, **kwargs)
+
+    return wrapped
 
 
 class _Normal(torch.autograd.Function):
