@@ -242,3 +242,18 @@ def test_truncated_real_size_file(tmp_path):
     assert htc2022.sniff(path, None) in (True, False)  # never raises; the directory may still list the struct
     error = _error(path)
     assert "MATLAB v5 .mat file" in error.expected
+
+
+def test_reference_segmentation_is_read_and_checked(tmp_path):
+    """``<reference stem>_seg.mat`` beside the reference gives Measurement.segmentation; a non-binary one is refused."""
+    scan = _write(tmp_path / "htc2022_x_full.mat")
+    scipy.io.savemat(tmp_path / "htc2022_x_full_recon_fbp.mat", {"reconFullFbp": np.zeros((512, 512))})
+    segmentation = np.zeros((512, 512), dtype=np.uint8)
+    segmentation[100:200, 100:200] = 1
+    scipy.io.savemat(tmp_path / "htc2022_x_full_recon_fbp_seg.mat", {"reconFullFbpSeg": segmentation})
+    m = read_measurement(scan)
+    assert m.segmentation.shape == (1, 1, 512, 512) and int(m.segmentation.sum()) == 10000
+    assert m.metadata["segmentation_file"].endswith("htc2022_x_full_recon_fbp_seg.mat")
+    scipy.io.savemat(tmp_path / "htc2022_x_full_recon_fbp_seg.mat", {"reconFullFbpSeg": 0.5 * segmentation})
+    error = _error(scan)
+    assert "reconFullFbpSeg" in str(error) and "binary" in str(error) and "\n" not in str(error)

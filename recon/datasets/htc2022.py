@@ -18,6 +18,8 @@ Layout, as the challenge published it (MATLAB v5 ``.mat``; one of two struct nam
 
     <stem>_recon_fbp.mat           reconFullFbp (512, 512): the organisers' full-angle FBP, optional
                                    (for <name>_limited.mat also <name>_full_recon_fbp.mat)
+    <that stem>_seg.mat            reconFullFbpSeg (512, 512) uint8: their segmentation of it, optional;
+                                   the reference of ``output.segment``'s Matthews correlation
 
 The reader returns the sinogram as one slice ``(1, 1, views, detectors)`` and
 the fan-beam geometry the organisers reconstructed on (docs/htc2022.md; their
@@ -53,6 +55,7 @@ DESCRIPTION = "Helsinki Tomography Challenge 2022 MATLAB struct (CtDataFull / Ct
 
 STRUCT_NAMES = ("CtDataFull", "CtDataLimited")
 REFERENCE_NAME = "reconFullFbp"
+SEGMENTATION_NAME = "reconFullFbpSeg"
 # The organisers' reconstruction grid (docs/htc2022.md).
 IMAGE_SHAPE = (512, 512)
 REQUIRED_PARAMETERS = ("angles", "distanceSourceOrigin", "distanceSourceDetector", "effectivePixelSizePost",
@@ -209,9 +212,12 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
         metadata.update(reference_file=str(reference_file),
                         reference_unit=f"1/mm ({REFERENCE_NAME} divided by effectivePixelSizePost, "
                                        "since the organisers' FBP is attenuation per pixel)")
+    segmentation, segmentation_file = _segmentation(reference_file, geometry)
+    if segmentation_file is not None:
+        metadata["segmentation_file"] = str(segmentation_file)
     return Measurement("ct", torch.as_tensor(sinogram, dtype=torch.float32)[None, None], geometry, FORMAT, path,
                        reference=reference, reference_name="organisers' FBP" if reference is not None else "",
-                       metadata=metadata)
+                       metadata=metadata, segmentation=segmentation)
 
 
 def _variables_or_error(path: Path):
@@ -285,6 +291,31 @@ def reference_candidates(path) -> list[Path]:
     if path.stem.endswith("_limited"):
         candidates.append(path.with_name(f"{path.stem[:-len('_limited')]}_full_recon_fbp.mat"))
     return candidates
+
+
+def _segmentation(reference_file: Path | None, geometry) -> tuple[torch.Tensor | None, Path | None]:
+    """The organisers' segmentation ``reconFullFbpSeg`` in ``<reference stem>_seg.mat`` beside the reference, if any."""
+    if reference_file is None:
+        return None, None
+    candidate = reference_file.with_name(f"{reference_file.stem}_seg.mat")
+    if not candidate.is_file():
+        return None, None
+    try:
+        names = [var for var, _, _ in _variables(candidate)]
+    except Exception:
+        raise InputError(candidate, None, f"a readable MATLAB v5 .mat file with {SEGMENTATION_NAME}",
+                         "an unreadable file")
+    if SEGMENTATION_NAME not in names:
+        raise InputError(candidate, None, f"the variable {SEGMENTATION_NAME}", f"variables {', '.join(names)}")
+    image = _unwrap(_load_variable(candidate, SEGMENTATION_NAME))
+    if not isinstance(image, np.ndarray) or tuple(image.shape) != geometry.image_shape:
+        shape = getattr(image, "shape", type(image).__name__)
+        raise InputError(candidate, SEGMENTATION_NAME, f"a {geometry.image_shape} binary image", f"shape {shape}")
+    values = np.unique(image)
+    if not set(values.tolist()) <= {0, 1}:
+        raise InputError(candidate, SEGMENTATION_NAME, "a binary image (0 and 1)",
+                         f"values {', '.join(f'{v:g}' for v in values[:5])}")
+    return torch.as_tensor(np.asarray(image, dtype=np.uint8))[None, None], candidate
 
 
 def _reference(path: Path, geometry) -> tuple[torch.Tensor | None, Path | None]:

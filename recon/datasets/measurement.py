@@ -38,6 +38,8 @@ class Measurement:
     :param ground_truth: the true image, ``(slices, 1, rows, cols)``, when known (simulations, LoDoPaB).
     :param reference: a reference reconstruction (the HTC2022 organisers' FBP), scored by correlation.
     :param reference_name: what ``reference`` is, for tables and figures.
+    :param segmentation: a reference binary segmentation ``(slices, 1, rows, cols)`` (the HTC2022 organisers'),
+        scored by the Matthews correlation when ``output.segment`` segments the reconstruction.
     :param metadata: free-form facts: units, preprocessing, the raw shape, the noise level.
 
     >>> import numpy as np, torch
@@ -57,13 +59,14 @@ class Measurement:
     reference: torch.Tensor | None = None
     reference_name: str = ""
     metadata: dict = field(default_factory=dict)
+    segmentation: torch.Tensor | None = None
 
     def __post_init__(self):
         if self.modality not in MODALITIES:
             raise ValueError(f"Measurement: modality must be one of {', '.join(MODALITIES)}, got {self.modality!r}")
         if self.data.dim() < 3:
             raise ValueError(f"Measurement: data must be shaped (batch, channel, ...), got {tuple(self.data.shape)}")
-        for name in ("ground_truth", "reference"):
+        for name in ("ground_truth", "reference", "segmentation"):
             image = getattr(self, name)
             if image is not None and image.shape[0] != self.data.shape[0]:
                 raise ValueError(f"Measurement: {name} has {image.shape[0]} slices, the data {self.data.shape[0]}")
@@ -80,4 +83,5 @@ class Measurement:
         return replace(self, data=self.data[pick],
                        ground_truth=None if self.ground_truth is None else self.ground_truth[pick],
                        reference=None if self.reference is None else self.reference[pick],
+                       segmentation=None if self.segmentation is None else self.segmentation[pick],
                        metadata={**self.metadata, "slice": pick.start})

@@ -54,7 +54,7 @@ def _images(tensor) -> np.ndarray:
 
 def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, metrics: dict,
                  per_slice: dict | None = None, phase=None, history=None, ground_truth=None, reference=None,
-                 reference_name: str = "", experiment: str = "", std=None, samples=None) -> Path:
+                 reference_name: str = "", experiment: str = "", std=None, samples=None, segmentation=None) -> Path:
     """Write an output file (to ``path`` directly: callers wrap it in :func:`recon.datasets.atomic.atomic_output`).
 
     >>> import tempfile, pathlib, torch, h5py
@@ -75,6 +75,9 @@ def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, me
             f.create_dataset("std", data=_images(std), compression="gzip", compression_opts=4)
         if samples is not None:         # ... and the samples, (samples, slices, ...)
             f.create_dataset("samples", data=np.stack([_images(s) for s in samples]), compression="gzip",
+                             compression_opts=4)
+        if segmentation is not None:    # output.segment: the binary segmentation, (slices, ...) uint8
+            f.create_dataset("segmentation", data=_images(segmentation).astype(np.uint8), compression="gzip",
                              compression_opts=4)
         if ground_truth is not None:
             f.create_dataset("ground_truth", data=_images(ground_truth), compression="gzip", compression_opts=4)

@@ -224,6 +224,10 @@ OUTPUT = Section({
                     doc="Also write a PNG figure beside the result."),
     "history": Field(bool, True,
                      doc="Store the solver's per-iteration history in the result."),
+    "segment": Field(str, "none", choices=("none", "otsu"),
+                     doc="otsu: also write a binary segmentation (/segmentation, each slice above its Otsu "
+                         "threshold) and, where the input has a reference segmentation (HTC2022), its Matthews "
+                         "correlation (metrics mcc, the challenge's score)."),
 }, doc="What is written.")
 
 EXPERIMENT_SCHEMA = Section({

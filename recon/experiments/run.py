@@ -226,6 +226,18 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
 
         scored, shown = as_slices(image, shown)
     metrics, per_slice = score(scored, shown)
+    segmentation = None
+    if config["output"]["segment"] == "otsu":
+        from recon.experiments.segmentation import mcc_per_slice, otsu_segmentation
+
+        segmentation = otsu_segmentation(scored)
+        reference_segmentation = measurement.segmentation
+        if reference_segmentation is not None and tuple(reference_segmentation.shape) == tuple(segmentation.shape):
+            per_slice["mcc"] = mcc_per_slice(segmentation, reference_segmentation)
+            metrics["mcc"] = sum(per_slice["mcc"]) / len(per_slice["mcc"])
+        elif reference_segmentation is not None:
+            say(f"{name}: the reference segmentation is {tuple(reference_segmentation.shape[-2:])}, the image "
+                f"{tuple(segmentation.shape[-2:])}; MCC not scored")
     seconds = time.perf_counter() - started
     provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
@@ -247,7 +259,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                      history=result.history if config["output"]["history"] else None,
                      ground_truth=shown_truth.abs() if radar and shown_truth is not None else shown_truth,
                      reference=shown_reference, reference_name=measurement.reference_name, experiment=name,
-                     std=std, samples=samples)
+                     std=std, samples=samples, segmentation=segmentation)
         if figure_path is not None:
             with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
                 write_run_figure(tmp_png, measurement.modality, image, reference, reference_name, result.history,
