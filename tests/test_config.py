@@ -89,7 +89,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 10 + 20 + 27 + 3
+    assert len(dotted_keys) == 3 + 9 + 10 + 20 + 27 + 4
 
 
 def test_every_field_is_documented():
@@ -112,7 +112,8 @@ def test_exponent_floats_without_a_dot_are_numbers():
 
 
 def test_an_empty_section_means_all_defaults():
-    assert load_experiment_text("output:\n", "my.yaml")["output"] == {"path": None, "figure": True, "history": True}
+    assert load_experiment_text("output:\n", "my.yaml")["output"] == {"path": None, "figure": True, "history": True,
+                                                                        "segment": "none"}
 
 
 def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
