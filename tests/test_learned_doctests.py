@@ -18,7 +18,8 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.operators.differentiable", "recon.networks.resunet", "recon.networks.conv_stack",
            "recon.networks.penalty_net", "recon.solvers.unrolled", "recon.solvers.unrolled_data_steps",
            "recon.solvers.unrolled_deconvolution", "recon.training.galaxy_stamps", "recon.training.unrolled_config",
-           "recon.training.unrolled_training", "recon.experiments.segmentation", "recon.datasets.disc_phantoms"]
+           "recon.experiments.segmentation", "recon.datasets.disc_phantoms",
+           "recon.solvers.limited_angle", "recon.training.unrolled_tasks"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -4,6 +4,11 @@ An unrolled solver is prior and solver in one trained model (:mod:`recon.solvers
 two keys come together. The model is ``prior.weights`` (a user's ``.safetensors`` from
 ``recon train unrolled``) or ``prior.denoiser`` (a shipped name, e.g. ``unrolled-galaxy-admm``).
 
+Limited-angle CT (``ct-limited-angle``): a learned primal–dual
+(:class:`~recon.solvers.limited_angle.LimitedAngleLPD`) trained for the HTC2022 fan-beam geometry; the
+scan's arc (any length, any start; ``input.arc_deg`` picks one from a full scan) is turned to start at
+0, reconstructed on the network's coarse grid and turned back and upsampled to the operator's grid.
+
 Deblurring (``deblur-galaxy-unrolled``): Li & Alexander's unrolled ADMM
 (:class:`~recon.solvers.unrolled_deconvolution.UnrolledDeconvolutionADMM`) takes each image with
 its PSF's circular transfer function and the background noise level, from ``solver.noise_sigma`` or
@@ -53,8 +58,12 @@ def solve_unrolled(config: dict, y: torch.Tensor, operator, built, callback=None
     from recon.experiments.build_diffusion import noise_sigmas_of
     from recon.operators.blur import Blur
 
+    from recon.solvers.limited_angle import LimitedAngleLPD
+
     if not isinstance(built, UnrolledModel):
         raise ValueError(f"solver.kind: unrolled needs prior.kind unrolled, got {config['prior']['kind']}")
+    if isinstance(built.model, LimitedAngleLPD):
+        return _solve_limited_angle(built.model, operator, measurement, callback)
     if not isinstance(operator, Blur):
         raise ValueError(f"solver.kind: the unrolled models deconvolve (a Blur operator), not {type(operator).__name__}")
     if operator.boundary != "circular":
@@ -79,3 +88,44 @@ def solve_unrolled(config: dict, y: torch.Tensor, operator, built, callback=None
     history = History()
     history.seconds.append(time.perf_counter() - started)
     return Result(x, history, f"{built.model.iterations} unrolled iterations", built.model.iterations)
+
+
+def _solve_limited_angle(model, operator, measurement, callback) -> Result:
+    """Each slice's arc through :func:`recon.solvers.limited_angle.reconstruct_arc`, on ``operator``'s grid."""
+    import math
+    import time
+
+    import numpy as np
+
+    from recon.operators.ct_geometry import FanBeamGeometry
+    from recon.solvers import limited_angle as htc
+
+    geometry = measurement.geometry
+    expected = (htc.SOURCE_ORIGIN, htc.ORIGIN_DETECTOR, htc.DETECTORS, htc.DETECTOR_SPACING)
+    found = (getattr(geometry, "source_origin", None), getattr(geometry, "origin_detector", None),
+             geometry.n_detectors, geometry.detector_spacing)
+    if not isinstance(geometry, FanBeamGeometry) or any(
+            abs(float(a) - float(b)) > 1e-3 * abs(float(a)) for a, b in zip(expected, found)):
+        raise ValueError(f"prior.denoiser: this limited-angle model was trained for the HTC2022 fan beam (source-axis "
+                         f"{expected[0]} mm, axis-detector {expected[1]:.2f} mm, {expected[2]} cells of {expected[3]} "
+                         f"mm); {measurement.source} has {type(geometry).__name__} {found}")
+    field = [n * geometry.pixel_size for n in operator.domain_shape]
+    if any(abs(f - htc.PIXEL * htc.FULL_GRID) > htc.PIXEL for f in field) or len(set(operator.domain_shape)) != 1:
+        raise ValueError(f"operator.image_shape: the model reconstructs the challenge's square field of view "
+                         f"({htc.PIXEL * htc.FULL_GRID:.1f} mm); the grid covers {field} mm")
+    angles = np.asarray(geometry.angles, dtype=np.float64)
+    steps = np.diff(angles)
+    if angles.size < 2 or not np.all(steps > 0):
+        raise ValueError(f"input.arc_deg: the model takes one increasing arc of views; {measurement.source} has "
+                         f"{angles.size} views")
+    view_step = max(1, int(round(math.radians(1.0) / float(np.median(steps)))))
+    started = time.perf_counter()
+    images = [htc.reconstruct_arc(model, measurement.data[index:index + 1].to(torch.float32), angles,
+                                  output_size=operator.domain_shape[0], view_step=view_step)
+              for index in range(measurement.n_slices)]
+    x = torch.cat(images)
+    if callback is not None:
+        callback(model.iterations, x)
+    history = History()
+    history.seconds.append(time.perf_counter() - started)
+    return Result(x, history, f"{model.iterations} unrolled iterations", model.iterations)

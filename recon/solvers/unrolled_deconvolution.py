@@ -114,3 +114,12 @@ class UnrolledDeconvolutionADMM(Unroller):
 
 #: architecture name -> builder from a manifest's ``arguments`` (the weights registry's unrolled models)
 UNROLLED_ARCHITECTURES = {"unrolled-deconvolution-admm": UnrolledDeconvolutionADMM.from_arguments}
+
+
+def _limited_angle(arguments: dict):
+    from recon.solvers.limited_angle import LimitedAngleLPD
+
+    return LimitedAngleLPD.from_arguments(arguments)
+
+
+UNROLLED_ARCHITECTURES["limited-angle-lpd"] = _limited_angle

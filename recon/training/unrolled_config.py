@@ -15,19 +15,24 @@ from recon.experiments.schema import Field, Section
 from recon.training.denoiser_config import TRAIN_CONFIG_DIR
 
 PROBLEM = Section({
-    "kind": Field(str, "galaxy-deconvolution", choices=("galaxy-deconvolution",),
+    "kind": Field(str, "galaxy-deconvolution", choices=("galaxy-deconvolution", "limited-angle-ct"),
                   doc="galaxy-deconvolution: Sérsic galaxies through Moffat PSFs (recon.datasets.galaxies.shear_galaxy), "
-                      "Li & Alexander's unrolled ADMM."),
+                      "Li & Alexander's unrolled ADMM; limited-angle-ct: synthetic HTC2022 discs "
+                      "(recon.datasets.disc_phantoms) over arcs of arc_range, a learned primal-dual."),
     "snr_range": Field("float-pair", [18.0, 220.0], minimum=0, exclusive_minimum=True,
                        doc="Training SNRs are drawn from this range."),
     "snr_power": Field(float, -0.7, doc="SNR density ∝ SNR^power on snr_range (the authors': -0.7)."),
-    "train_count": Field(int, 20000, minimum=1, doc="Training stamps, generated once (seeds of the train split)."),
-    "validation_count": Field(int, 256, minimum=1, doc="Validation stamps (seeds of the validation split)."),
+    "train_count": Field(int, 20000, minimum=1, doc="Training samples, generated once (seeds of the train split)."),
+    "validation_count": Field(int, 256, minimum=1, doc="Validation samples (seeds of the validation split)."),
+    "arc_range": Field("float-pair", [30.0, 90.0], minimum=1, maximum=360,
+                       doc="limited-angle-ct: each step's arc length is drawn from this range, in degrees."),
+    "grid": Field(int, 128, minimum=16, doc="limited-angle-ct: the side of the network's image grid."),
 }, doc="What the solver learns to invert, and its data.")
 
 NETWORK = Section({
-    "iterations": Field(int, 8, minimum=1, doc="Unrolled ADMM iterations (the paper: 8)."),
-    "width": Field(int, 16, minimum=1, doc="ResUNet channels at the finest level (doubling per level)."),
+    "iterations": Field(int, 8, minimum=1, doc="Unrolled iterations (Li & Alexander's ADMM: 8)."),
+    "width": Field(int, 16, minimum=1, doc="ResUNet channels at the finest level (doubling per level); "
+                                           "limited-angle-ct: the primal and dual blocks' channels."),
     "levels": Field(int, 4, minimum=2, maximum=5, doc="ResUNet resolution levels."),
     "blocks": Field(int, 1, minimum=1, doc="ResUNet residual blocks per level and side."),
     "penalty_width": Field(int, 64, minimum=1, doc="Hidden width of the penalty network's MLP."),

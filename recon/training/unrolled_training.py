@@ -1,17 +1,12 @@
 r"""Training an unrolled solver end to end: seeded, with progress, checkpoints, resume, a curve figure, DDP.
 
-``recon train unrolled CONFIG`` (:mod:`recon.training.unrolled_config`) trains Li & Alexander's
-unrolled ADMM (:class:`~recon.solvers.unrolled_deconvolution.UnrolledDeconvolutionADMM`) on galaxy
-stamps (:mod:`recon.training.galaxy_stamps`): every step draws ``training.batch`` stamps of the
-training set (the order from the seed), runs the K iterations and back-propagates the loss through
-all of them, the FFT data steps included. The loss is the authors' multi-scale L1,
-
-.. math:: \mathcal L = \sum_{s=0}^{2} 2^{-s}\,\big\|\mathrm{pool}_{2^s}(\hat x/\alpha) - \mathrm{pool}_{2^s}(x/\alpha)\big\|_1
-          \quad(\text{mean over pixels}),
-
-in units of each stamp's flux scale :math:`\alpha` (the mean of its observation), so bright and faint
-galaxies weigh alike; or the MSE. Adam with a cosine-decayed step. Every ``validate_every`` steps the
-mean loss on the validation stamps is recorded and shown in the progress bar.
+``recon train unrolled CONFIG`` (:mod:`recon.training.unrolled_config`) trains the model of the config's
+``problem.kind`` (:mod:`recon.training.unrolled_tasks`: Li & Alexander's unrolled ADMM on galaxy
+stamps, or a learned primal–dual on synthetic HTC2022 discs): every step draws ``training.batch``
+samples (the order from the seed), runs the K iterations and back-propagates the task's loss through
+all of them, the operators included (by their explicit adjoints). Adam with a cosine-decayed step.
+Every ``validate_every`` steps the mean loss on the task's validation set is recorded and shown in
+the progress bar.
 
 **Several processes.** Under ``torchrun --nproc_per_node N`` each process takes every N-th stamp of
 the step's batch (the batch is drawn from the same seed everywhere), ``DistributedDataParallel``
@@ -36,46 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
-
 from recon.training.denoiser_training import _learning_rate, _save_checkpoint
-
-ARCHITECTURE = "unrolled-deconvolution-admm"
-
-
-def model_arguments(network: dict) -> dict:
-    """The manifest's ``arguments`` of the model a config's ``network`` section describes."""
-    channels = [network["width"] * 2**level for level in range(network["levels"])]
-    return {"iterations": network["iterations"],
-            "prox": {"in_channels": 1, "out_channels": 1, "channels": channels, "blocks": network["blocks"]},
-            "penalties": {"iterations": network["iterations"], "width": network["penalty_width"]}}
-
-
-def unrolled_loss(estimate: torch.Tensor, truth: torch.Tensor, scale: torch.Tensor, kind: str) -> torch.Tensor:
-    """The module text's loss of ``estimate`` against ``truth``, both divided by ``scale`` ``(batch,)``.
-
-    >>> x = torch.ones(2, 1, 8, 8)
-    >>> float(unrolled_loss(x + 0.5, x, torch.ones(2), "multiscale-l1"))      # 0.5 · (1 + 1/2 + 1/4)
-    0.875
-    """
-    scale = scale.reshape(-1, 1, 1, 1)
-    a, b = estimate / scale, truth / scale
-    if kind == "mse":
-        return F.mse_loss(a, b)
-    total = a.new_zeros(())
-    for level in range(3):
-        if level:
-            a, b = F.avg_pool2d(a, 2), F.avg_pool2d(b, 2)
-        total = total + F.l1_loss(a, b) / 2**level
-    return total
-
-
-def _flux_scale(observations: torch.Tensor) -> torch.Tensor:
-    """α, the model's flux scale: each observation's mean (as the model computes it)."""
-    means = observations.mean(dim=(1, 2, 3))
-    floor = 1e-3 * observations.abs().flatten(1).max(dim=1).values.clamp_min(1e-12)
-    return torch.maximum(means, floor)
-
 
 def _distributed() -> tuple[int, int]:
     """``(rank, world size)``; starts the process group when run under torchrun."""
@@ -98,8 +54,7 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     from safetensors.torch import save_file
     from tqdm import tqdm
 
-    from recon.solvers.unrolled_deconvolution import UnrolledDeconvolutionADMM
-    from recon.training.galaxy_stamps import SEEDS, split_stamps
+    from recon.training.unrolled_tasks import TASKS
     from recon.weights.registry import sha256_of
 
     rank, world = _distributed()
@@ -109,21 +64,17 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     if torch.cuda.is_available() and device in (None, "cuda"):
         device = f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if world > 1 else "cuda"
     device = device or "cpu"
-    problem, network_section, training = config["problem"], config["network"], config["training"]
+    network_section, training = config["network"], config["training"]
     if training["batch"] % world:
-        raise ValueError(f"training.batch: {training['batch']} stamps do not split over {world} processes")
+        raise ValueError(f"training.batch: {training['batch']} samples do not split over {world} processes")
     torch.manual_seed(training["seed"])
-    arguments = model_arguments(network_section)
-    model = UnrolledDeconvolutionADMM.from_arguments(arguments).to(device)
+    started_data = time.perf_counter()
+    task = TASKS[config["problem"]["kind"]](config, device)
+    data_seconds = time.perf_counter() - started_data
+    model = task.model().to(device)
     model.checkpoint = network_section["checkpoint"]
     optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
     generator = torch.Generator().manual_seed(training["seed"])
-    started_data = time.perf_counter()
-    train = split_stamps("train", problem["train_count"], problem["snr_range"], problem["snr_power"],
-                         training["seed"])
-    validation = split_stamps("validation", problem["validation_count"], problem["snr_range"], problem["snr_power"],
-                              training["seed"]).to(device)
-    data_seconds = time.perf_counter() - started_data
     history = {"step": [], "loss": [], "validation_step": [], "validation_loss": []}
     step, seconds = 0, 0.0
     checkpoint = output_dir / "checkpoint.pt"
@@ -143,14 +94,12 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     def validate() -> float:
         model.eval()
         with torch.no_grad():
-            losses = []
-            for start in range(0, len(validation), 64):
-                part = validation.subset(torch.arange(start, min(start + 64, len(validation)), device=device))
-                estimate = model(part.observations, part.transfers, part.noise_sigmas)
-                losses.append(float(unrolled_loss(estimate, part.truths, _flux_scale(part.observations),
-                                                  training["loss"])) * len(part))
+            total, count = 0.0, 0
+            for inputs, truth, scale in task.validation():
+                total += float(task.loss(model(*inputs), truth, scale)) * truth.shape[0]
+                count += truth.shape[0]
         model.train()
-        return sum(losses) / len(validation)
+        return total / count
 
     steps = training["steps"]
     bar = tqdm(total=steps, initial=step, desc=config["name"], disable=not progress or rank != 0, dynamic_ncols=True)
@@ -159,10 +108,8 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     while step < steps:
         for group in optimiser.param_groups:
             group["lr"] = _learning_rate(training["learning_rate"], step, steps)
-        chosen = torch.randint(len(train), (training["batch"],), generator=generator)[rank::world]
-        batch = train.subset(chosen).to(device)
-        estimate = trained(batch.observations, batch.transfers, batch.noise_sigmas)
-        loss = unrolled_loss(estimate, batch.truths, _flux_scale(batch.observations), training["loss"])
+        inputs, truth, scale = task.batch(generator, training["batch"], rank, world)
+        loss = task.loss(trained(*inputs), truth, scale)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
@@ -192,11 +139,11 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     name = config["name"]
     weights = output_dir / f"{name}.safetensors"
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
-    save_file(state, str(weights), metadata={"architecture": ARCHITECTURE, "arguments": json.dumps(arguments)})
+    save_file(state, str(weights), metadata={"architecture": task.architecture, "arguments": json.dumps(task.arguments)})
     curve_figure(history, output_dir / f"{name}-training.png", f"{name}: {step} steps")
     entry = {
         "name": name, "file": weights.name, "description": config["description"],
-        "architecture": ARCHITECTURE, "arguments": arguments, "sha256": sha256_of(weights),
+        "architecture": task.architecture, "arguments": task.arguments, "sha256": sha256_of(weights),
         "parameters": int(sum(v.numel() for v in state.values())),
         "training": {
             "command": command or " ".join(shlex.quote(a) for a in sys.argv), "config": config, "steps": step,
@@ -205,11 +152,7 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
             "host": platform.processor() or platform.machine(), "torch": torch.__version__,
             "threads": torch.get_num_threads(),
         },
-        "data": {"kind": problem["kind"],
-                 "train": f"shear_galaxy(seed, snr), seeds {SEEDS['train']} to {SEEDS['train'] + problem['train_count'] - 1}, "
-                          f"SNR ∝ SNR^{problem['snr_power']} on {problem['snr_range']}",
-                 "validation": f"seeds {SEEDS['validation']} to {SEEDS['validation'] + problem['validation_count'] - 1}",
-                 "test": "seeds 0 and up (scripts/galaxy_shear_baselines.py); 10000-10039 chose its baselines"},
+        "data": task.data_manifest(),
         "validation": {"loss": history["validation_loss"][-1] if history["validation_loss"] else None,
                        "loss_kind": training["loss"]},
     }
