@@ -112,8 +112,9 @@ def _save_checkpoint(path: Path, state: dict) -> None:
     temporary.replace(path)
 
 
-def training_curve_figure(history: dict, path: Path, title: str) -> None:
-    """Running training loss (as PSNR) and validation PSNR against step."""
+def training_curve_figure(history: dict, path: Path, title: str, *, loss_label: str = "training MSE (smoothed)",
+                          validation: str = "validation_psnr", validation_label: str = "PSNR (dB)") -> None:
+    """Running training loss (smoothed, log scale) and the validation figure ``history[validation]`` against step."""
     from recon.figures import pyplot
 
     plt = pyplot()
@@ -123,9 +124,11 @@ def training_curve_figure(history: dict, path: Path, title: str) -> None:
         window = max(1, len(losses) // 50)
         smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
         axes[0].semilogy(steps[window - 1:], smooth)
-    axes[0].set(xlabel="step", ylabel="training MSE (smoothed)", title="loss")
-    axes[1].plot(history["validation_step"], history["validation_psnr"], "o-")
-    axes[1].set(xlabel="step", ylabel="PSNR (dB)", title="validation")
+    axes[0].set(xlabel="step", ylabel=loss_label, title="loss")
+    axes[1].plot(history["validation_step"], history[validation], "o-")
+    if validation != "validation_psnr":
+        axes[1].set_yscale("log")
+    axes[1].set(xlabel="step", ylabel=validation_label, title="validation")
     figure.suptitle(title)
     figure.savefig(path, dpi=110)
     plt.close(figure)

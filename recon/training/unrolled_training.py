@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from recon.training.denoiser_training import _learning_rate, _save_checkpoint
+from recon.training.denoiser_training import _learning_rate, _save_checkpoint, training_curve_figure
 
 def _distributed() -> tuple[int, int]:
     """``(rank, world size)``; starts the process group when run under torchrun."""
@@ -140,7 +140,9 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     weights = output_dir / f"{name}.safetensors"
     state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
     save_file(state, str(weights), metadata={"architecture": task.architecture, "arguments": json.dumps(task.arguments)})
-    curve_figure(history, output_dir / f"{name}-training.png", f"{name}: {step} steps")
+    training_curve_figure(history, output_dir / f"{name}-training.png", f"{name}: {step} steps",
+                          loss_label="training loss (smoothed)", validation="validation_loss",
+                          validation_label=f"validation loss ({training['loss']})")
     entry = {
         "name": name, "file": weights.name, "description": config["description"],
         "architecture": task.architecture, "arguments": task.arguments, "sha256": sha256_of(weights),
@@ -179,21 +181,3 @@ def _agreed(flag: bool, world: int, device) -> bool:
     tensor = torch.tensor([1.0 if flag else 0.0], device=device)
     dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
     return bool(tensor > 0)
-
-
-def curve_figure(history: dict, path: Path, title: str) -> None:
-    """Training loss (smoothed) and validation loss against step."""
-    from recon.figures import pyplot
-
-    plt = pyplot()
-    figure, axes = plt.subplots(1, 2, figsize=(9, 3.4), layout="constrained")
-    steps, losses = np.asarray(history["step"]), np.asarray(history["loss"])
-    if len(losses):
-        window = max(1, len(losses) // 50)
-        axes[0].semilogy(steps[window - 1:], np.convolve(losses, np.ones(window) / window, mode="valid"))
-    axes[0].set(xlabel="step", ylabel="training loss (smoothed)", title="loss")
-    axes[1].semilogy(history["validation_step"], history["validation_loss"], "o-")
-    axes[1].set(xlabel="step", ylabel="validation loss", title="validation")
-    figure.suptitle(title)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
