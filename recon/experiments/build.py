@@ -44,7 +44,8 @@ class Reconstruction:
 def build_operator(config: dict, measurement):
     """The CT operator of the measurement's geometry, with the config's grid and projector.
 
-    FBP needs only the geometry, so for ``solver.kind: fbp`` the operator skips building its
+    FBP (and an unrolled model, which works on its own grid) needs only the geometry, so for
+    ``solver.kind: fbp`` or ``unrolled`` the operator skips building its
     projection matrix and projects with astra on the fly.
     """
     from recon.operators import FanBeamCT, ParallelBeamCT
@@ -61,7 +62,7 @@ def build_operator(config: dict, measurement):
     common = dict(detector_spacing=geometry.detector_spacing, image_shape=geometry.image_shape,
                   pixel_size=geometry.pixel_size, centre_offset=geometry.centre_offset,
                   projector=section["projector"])
-    if config["solver"]["kind"] == "fbp":
+    if config["solver"]["kind"] in ("fbp", "unrolled"):      # no iterations on this grid: no matrix to build
         common["backend"] = "astra"
     if hasattr(geometry, "source_origin"):
         if section["projector"] == "linear":
@@ -155,12 +156,15 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
     if kind == "fbp":
         image = fbp(y, operator, filter=solver["filter"])
         return Reconstruction(image, None, "closed form", 1, time.perf_counter() - started, None)
-    strength = prior_strength(config, operator, y) if config["prior"]["kind"] != "none" else None
+    prior_kind = config["prior"]["kind"]
+    # an unrolled model has its own parameters: no λ (and no back-projection on a 512² grid to scale one)
+    strength = prior_strength(config, operator, y) if prior_kind not in ("none", "unrolled") else None
     # Solve in pixel units (see recon.operators.scaled): the same minimiser, step sizes that suit it.
     pixel = float(getattr(getattr(operator, "geometry", None), "pixel_size", 1.0))
     if pixel != 1.0:
         operator, y = ScaledOperator(operator, 1.0 / pixel), y / pixel
-    prior = build_prior(config, operator, y, strength / pixel**2, echo) if strength is not None else None
+    prior = None if prior_kind == "none" else \
+        build_prior(config, operator, y, 0.0 if strength is None else strength / pixel**2, echo)
     stopping = _stopping(config)
     if kind in LEARNED_SOLVERS:
         result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback, measurement=measurement,

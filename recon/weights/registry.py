@@ -230,17 +230,22 @@ def describe_shipped(*, verify: bool = False) -> list[str]:
     for name, entry in models.items():
         path = WEIGHTS_DIR / entry["file"]
         data = entry.get("data", {})
-        shares = ", ".join(f"{family} {info['share']:g}" for family, info in data.items() if info.get("share"))
         validation = entry.get("validation", {})
         training = entry.get("training", {})
         lines += [f"{name}  ({entry['architecture']}, {entry.get('parameters', 0) / 1e6:.2f} M parameters, "
                   f"{path.stat().st_size / 1e6 if path.exists() else 0:.1f} MB)",
-                  f"  {entry.get('description', '')}",
-                  f"  trained on: {shares} (patch shares; test images held out, see manifest.json)",
-                  f"  {_noise_line(entry)}; "
-                  f"validation PSNR {validation.get('psnr_db', float('nan')):.2f} dB at "
-                  f"{validation.get('sigma_255', float('nan')):g}/255",
-                  f"  trained: {training.get('steps')} steps, {training.get('wall_seconds', 0) / 60:.0f} min on "
+                  f"  {entry.get('description', '')}"]
+        if "kind" in data:          # an unrolled solver: its problem, the seeds it trained on, its validation loss
+            lines += [f"  trained on: {data['train']}",
+                      f"  validation loss ({validation.get('loss_kind')}): {validation.get('loss', float('nan')):.4g}; "
+                      f"test: {data.get('test', '')}"]
+        else:
+            shares = ", ".join(f"{family} {info['share']:g}" for family, info in data.items() if info.get("share"))
+            lines += [f"  trained on: {shares} (patch shares; test images held out, see manifest.json)",
+                      f"  {_noise_line(entry)}; "
+                      f"validation PSNR {validation.get('psnr_db', float('nan')):.2f} dB at "
+                      f"{validation.get('sigma_255', float('nan')):g}/255"]
+        lines += [f"  trained: {training.get('steps')} steps, {training.get('wall_seconds', 0) / 60:.0f} min on "
                   f"{training.get('device')}; {training.get('command', '')}",
                   f"  sha256: {entry['sha256']}"]
         if verify:
