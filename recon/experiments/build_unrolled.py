@@ -90,6 +90,18 @@ def solve_unrolled(config: dict, y: torch.Tensor, operator, built, callback=None
     return Result(x, history, f"{built.model.iterations} unrolled iterations", built.model.iterations)
 
 
+def is_htc_geometry(geometry) -> bool:
+    """Whether ``geometry`` is the HTC2022 fan beam the limited-angle model was trained for (to 0.1 %)."""
+    from recon.operators.ct_geometry import FanBeamGeometry
+    from recon.solvers import limited_angle as htc
+
+    if not isinstance(geometry, FanBeamGeometry):
+        return False
+    expected = (htc.SOURCE_ORIGIN, htc.ORIGIN_DETECTOR, htc.DETECTORS, htc.DETECTOR_SPACING)
+    found = (geometry.source_origin, geometry.origin_detector, geometry.n_detectors, geometry.detector_spacing)
+    return all(abs(float(a) - float(b)) <= 1e-3 * abs(float(a)) for a, b in zip(expected, found))
+
+
 def _solve_limited_angle(model, operator, measurement, callback) -> Result:
     """Each slice's arc through :func:`recon.solvers.limited_angle.reconstruct_arc`, on ``operator``'s grid."""
     import math
@@ -97,18 +109,15 @@ def _solve_limited_angle(model, operator, measurement, callback) -> Result:
 
     import numpy as np
 
-    from recon.operators.ct_geometry import FanBeamGeometry
     from recon.solvers import limited_angle as htc
 
     geometry = measurement.geometry
-    expected = (htc.SOURCE_ORIGIN, htc.ORIGIN_DETECTOR, htc.DETECTORS, htc.DETECTOR_SPACING)
-    found = (getattr(geometry, "source_origin", None), getattr(geometry, "origin_detector", None),
-             geometry.n_detectors, geometry.detector_spacing)
-    if not isinstance(geometry, FanBeamGeometry) or any(
-            abs(float(a) - float(b)) > 1e-3 * abs(float(a)) for a, b in zip(expected, found)):
+    if not is_htc_geometry(geometry):
+        found = (getattr(geometry, "source_origin", None), getattr(geometry, "origin_detector", None),
+                 geometry.n_detectors, geometry.detector_spacing)
         raise ValueError(f"prior.denoiser: this limited-angle model was trained for the HTC2022 fan beam (source-axis "
-                         f"{expected[0]} mm, axis-detector {expected[1]:.2f} mm, {expected[2]} cells of {expected[3]} "
-                         f"mm); {measurement.source} has {type(geometry).__name__} {found}")
+                         f"{htc.SOURCE_ORIGIN} mm, axis-detector {htc.ORIGIN_DETECTOR:.2f} mm, {htc.DETECTORS} cells "
+                         f"of {htc.DETECTOR_SPACING} mm); {measurement.source} has {type(geometry).__name__} {found}")
     field = [n * geometry.pixel_size for n in operator.domain_shape]
     if any(abs(f - htc.PIXEL * htc.FULL_GRID) > htc.PIXEL for f in field) or len(set(operator.domain_shape)) != 1:
         raise ValueError(f"operator.image_shape: the model reconstructs the challenge's square field of view "

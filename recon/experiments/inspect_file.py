@@ -178,6 +178,12 @@ def describe_file(path) -> list[str]:
         from recon.experiments.config import load_experiment
 
         fitting = [name for name in fitting if fits(load_experiment(name), measurement.geometry)]
+    if measurement.modality == "ct":              # the limited-angle model knows one geometry, the challenge's
+        from recon.experiments.build_unrolled import is_htc_geometry
+        from recon.experiments.config import load_experiment
+
+        fitting = [name for name in fitting
+                   if load_experiment(name)["prior"]["kind"] != "unrolled" or is_htc_geometry(measurement.geometry)]
     lines.append("experiments that fit: " + (", ".join(fitting) or f"none shipped yet for {measurement.modality}"))
     return lines
 
