@@ -57,7 +57,6 @@ def solve_unrolled(config: dict, y: torch.Tensor, operator, built, callback=None
 
     from recon.experiments.build_diffusion import noise_sigmas_of
     from recon.operators.blur import Blur
-
     from recon.solvers.limited_angle import LimitedAngleLPD
 
     if not isinstance(built, UnrolledModel):
@@ -113,8 +112,8 @@ def _solve_limited_angle(model, operator, measurement, callback) -> Result:
 
     geometry = measurement.geometry
     if not is_htc_geometry(geometry):
-        found = (getattr(geometry, "source_origin", None), getattr(geometry, "origin_detector", None),
-                 geometry.n_detectors, geometry.detector_spacing)
+        found = tuple(getattr(geometry, key, None)
+                      for key in ("source_origin", "origin_detector", "n_detectors", "detector_spacing"))
         raise ValueError(f"prior.denoiser: this limited-angle model was trained for the HTC2022 fan beam (source-axis "
                          f"{htc.SOURCE_ORIGIN} mm, axis-detector {htc.ORIGIN_DETECTOR:.2f} mm, {htc.DETECTORS} cells "
                          f"of {htc.DETECTOR_SPACING} mm); {measurement.source} has {type(geometry).__name__} {found}")

@@ -106,6 +106,19 @@ def _learning_rate(base: float, step: int, steps: int) -> float:
     return base * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * step / steps)))
 
 
+def resume(checkpoint: Path, device, module, optimiser, generator, history: dict, *, key: str) -> tuple[dict, int, float]:
+    """``(history, step, seconds)`` of ``checkpoint`` with ``module`` (its weights under ``key``), the optimiser and
+    the generator restored from it; the fresh ``history``, 0 and 0 when there is none yet."""
+    if not checkpoint.exists():
+        return history, 0, 0.0
+    state = torch.load(checkpoint, map_location=device, weights_only=True)
+    module.load_state_dict(state[key])
+    optimiser.load_state_dict(state["optimiser"])
+    generator.set_state(state["generator"])
+    return ({name: [float(v) for v in values] for name, values in state["history"].items()}, int(state["step"]),
+            float(state["seconds"]))
+
+
 def _save_checkpoint(path: Path, state: dict) -> None:
     temporary = path.with_suffix(".partial")
     torch.save(state, temporary)
@@ -165,15 +178,8 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     sigma_range = (data["sigma_range"][0] / 255.0, data["sigma_range"][1] / 255.0)
     log_normal = (data["edm_mean"], data["edm_std"]) if data["noise"] == "edm" else None
     history = {"step": [], "loss": [], "validation_step": [], "validation_psnr": []}
-    step, seconds = 0, 0.0
     checkpoint = output_dir / "checkpoint.pt"
-    if checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        network.load_state_dict(state["network"])
-        optimiser.load_state_dict(state["optimiser"])
-        generator.set_state(state["generator"])
-        history = {key: list(value) for key, value in state["history"].items()}
-        step, seconds = int(state["step"]), float(state["seconds"])
+    history, step, seconds = resume(checkpoint, device, network, optimiser, generator, history, key="network")
 
     def validate() -> float:
         network.eval()

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from recon.training.denoiser_training import _learning_rate, _save_checkpoint, training_curve_figure
+from recon.training.denoiser_training import _learning_rate, _save_checkpoint, resume, training_curve_figure
 
 def _distributed() -> tuple[int, int]:
     """``(rank, world size)``; starts the process group when run under torchrun."""
@@ -76,15 +76,8 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
     generator = torch.Generator().manual_seed(training["seed"])
     history = {"step": [], "loss": [], "validation_step": [], "validation_loss": []}
-    step, seconds = 0, 0.0
     checkpoint = output_dir / "checkpoint.pt"
-    if checkpoint.exists():
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimiser.load_state_dict(state["optimiser"])
-        generator.set_state(state["generator"])
-        history = {key: list(value.tolist()) for key, value in state["history"].items()}
-        step, seconds = int(state["step"]), float(state["seconds"])
+    history, step, seconds = resume(checkpoint, device, model, optimiser, generator, history, key="model")
     trained = model
     if world > 1:
         from torch.nn.parallel import DistributedDataParallel
