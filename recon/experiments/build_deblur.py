@@ -165,6 +165,11 @@ def fits(config: dict, setup) -> bool:
         _check_combination(config, isinstance(setup, MultibandAcquisition))
     except ValueError:
         return False
+    if config["solver"]["kind"] == "unrolled":     # the trained model knows single images of circular blurs
+        if isinstance(setup, MultibandAcquisition):
+            return False
+        chosen = config["operator"]["boundary"]
+        return (getattr(setup, "boundary", None) if chosen == "from-input" else chosen) == "circular"
     return True
 
 
