@@ -15,8 +15,9 @@ wall time, device, validation figures). :func:`load_network` takes
 Every failure is a :class:`WeightsError` whose message is one line naming the file and
 what was expected.
 
->>> sorted(shipped_models())
-['drunet-small-general', 'drunet-small-phantom', 'drunet3d-small-radar', 'edm-small-natural', 'edm-small-phantom']
+>>> sorted(shipped_models())      # doctest: +NORMALIZE_WHITESPACE
+['drunet-small-general', 'drunet-small-phantom', 'drunet3d-small-radar', 'edm-small-natural', 'edm-small-phantom',
+ 'unrolled-galaxy-admm', 'unrolled-limited-angle-lpd']
 >>> network, entry = load_network("drunet-small-phantom")
 >>> entry["architecture"], entry["sha256"] == sha256_of(WEIGHTS_DIR / entry["file"])
 ('small-drunet', True)
