@@ -52,3 +52,22 @@ def test_simulated_noise_matches_the_real_solid_disc(testdata_dir):
     for ours, theirs in zip(spreads(simulated), spreads(measured)):
         assert ours == pytest.approx(theirs, rel=0.2), (ours, theirs)
     assert COUNTS == 6.5e4
+
+
+def test_cell_pattern_discs_have_walls_and_a_rim():
+    """The ``cells`` pattern (the tb scan's): 8–16 Voronoi sites, a solid rim, most of the disc hollow."""
+    from recon.datasets.disc_phantoms import DISC_RADIUS_PX
+
+    for seed in range(4):
+        phantom = disc_phantom(seed, size=256, pattern="cells")
+        assert 8 <= phantom.holes <= 16
+        inside = phantom.segmentation.bool()
+        solid = np.pi * (DISC_RADIUS_PX / 2) ** 2 / 256**2
+        assert 0.15 < float(inside.float().mean()) < 0.8 * solid
+        rows, cols = np.mgrid[:256, :256]
+        support = np.argwhere(phantom.image.numpy() > 0)                 # the disc's extent gives its centre
+        centre = (support.min(axis=0) + support.max(axis=0)) / 2
+        ring = np.abs(np.hypot(rows - centre[0], cols - centre[1]) - (DISC_RADIUS_PX / 2 - 6)) < 1.0   # 1.8 mm in
+        assert float(inside.numpy()[ring].mean()) > 0.95
+    with pytest.raises(ValueError, match="pattern"):
+        disc_phantom(0, pattern="voronoi")

@@ -67,8 +67,30 @@ def _shape_mask(kind: str, rows, cols, centre, size_px, angle, aspect) -> torch.
     return inside
 
 
-def disc_phantom(seed: int, *, size: int = GRID) -> DiscPhantom:
-    """A seeded HTC2022-like phantom on a ``size``² grid covering the challenge's field of view (module text)."""
+def _cell_holes(rows, cols, centre, radius, scale, uniform, generator) -> tuple[torch.Tensor, int]:
+    """Holes that are the cells of a Voronoi partition of the disc: thin walls and a rim left (like ``tb``)."""
+    count = int(torch.randint(8, 17, (), generator=generator))
+    rim = uniform(3.0, 6.0) / PIXEL_MM * scale
+    wall = uniform(2.0, 4.0) / PIXEL_MM * scale
+    sites = []
+    while len(sites) < count:
+        distance, direction = radius * 0.95 * math.sqrt(uniform(0, 1)), uniform(0, 2 * math.pi)
+        sites.append((centre[0] + distance * math.sin(direction), centre[1] + distance * math.cos(direction)))
+    points = torch.stack([rows.flatten(), cols.flatten()], dim=1)
+    distances = torch.cdist(points, torch.tensor(sites, dtype=points.dtype)).reshape(*rows.shape, count)
+    nearest = distances.topk(2, dim=-1, largest=False).values
+    inside = torch.hypot(rows - centre[0], cols - centre[1]) < radius - rim
+    return inside & ((nearest[..., 1] - nearest[..., 0]) / 2 > wall / 2), count
+
+
+def disc_phantom(seed: int, *, size: int = GRID, pattern: str = "holes") -> DiscPhantom:
+    """A seeded HTC2022-like phantom on a ``size``² grid covering the challenge's field of view (module text).
+
+    ``pattern``: ``holes`` (1–12 separate shapes) or ``cells`` (the disc cut into 8–16 Voronoi cells with
+    walls of 2–4 mm and a rim of 3–6 mm, the pattern of the ``tb`` scan).
+    """
+    if pattern not in ("holes", "cells"):
+        raise ValueError(f"disc_phantom: pattern must be 'holes' or 'cells', got {pattern!r}")
     generator = torch.Generator().manual_seed(int(seed))
 
     def uniform(lo, hi):
@@ -83,6 +105,10 @@ def disc_phantom(seed: int, *, size: int = GRID) -> DiscPhantom:
     disc = r <= 1
     a, b, c = PROFILE
     image = torch.where(disc, a + b * r**2 + c * r**4, torch.zeros_like(r))
+    if pattern == "cells":
+        holes, count = _cell_holes(rows, cols, centre, radius, scale, uniform, generator)
+        image = torch.where(holes, torch.zeros_like(image), image)
+        return DiscPhantom(image.to(torch.float32), (disc & ~holes).to(torch.uint8), count)
     holes = torch.zeros_like(disc)
     wanted = int(torch.randint(1, 13, (), generator=generator))
     rim_px = 2.0 / PIXEL_MM * scale

@@ -27,6 +27,9 @@ PROBLEM = Section({
     "arc_range": Field("float-pair", [30.0, 90.0], minimum=1, maximum=360,
                        doc="limited-angle-ct: each step's arc length is drawn from this range, in degrees."),
     "grid": Field(int, 128, minimum=16, doc="limited-angle-ct: the side of the network's image grid."),
+    "cells_share": Field(float, 0.0, minimum=0, maximum=1,
+                         doc="limited-angle-ct: share of discs cut into Voronoi cells (the tb scan's pattern) rather "
+                             "than holes."),
 }, doc="What the solver learns to invert, and its data.")
 
 NETWORK = Section({

@@ -120,8 +120,12 @@ class LimitedAngleTask:
                           "primal": {"in_channels": 6, "out_channels": 5, **block},
                           "dual": {"in_channels": 7, "out_channels": 5, **block}}
 
+        every = round(1 / problem["cells_share"]) if problem["cells_share"] > 0 else 0
+
         def phantoms(first: int, count: int) -> torch.Tensor:
-            images = [disc_phantom(first + k, size=2 * grid).image for k in range(count)]
+            images = [disc_phantom(first + k, size=2 * grid,
+                                   pattern="cells" if every and k % every == every - 1 else "holes").image
+                      for k in range(count)]
             return F.avg_pool2d(torch.stack(images)[:, None], 2)              # rendered at 2×, then pooled
 
         self.train = phantoms(self.SEEDS["train"], problem["train_count"])
@@ -181,8 +185,8 @@ class LimitedAngleTask:
         p, seeds = self.problem, self.SEEDS
         return {"kind": p["kind"],
                 "train": f"disc_phantom(seed, size={2 * p['grid']}) pooled to {p['grid']}², seeds {seeds['train']} to "
-                         f"{seeds['train'] + p['train_count'] - 1}, arcs {p['arc_range']} degrees from 0, "
-                         "Poisson noise of the real scans",
+                         f"{seeds['train'] + p['train_count'] - 1} ({p['cells_share']:g} of them Voronoi cells), arcs "
+                         f"{p['arc_range']} degrees from 0, Poisson noise of the real scans",
                 "validation": f"seeds {seeds['validation']} to {seeds['validation'] + p['validation_count'] - 1}, "
                               f"arcs {list(self.VALIDATION_ARCS)}",
                 "test": "the real HTC2022 training scans (ta, tb, tc, td, solid_disc): never trained on"}
