@@ -99,8 +99,8 @@ def test_recon_prior_sigma_changes_deepinvs_result():
     assert _psnr(small, truth) > _psnr(large, truth) + 0.5    # measured 20.85 vs 19.27 dB
 
 
-_IMAGE_MODELS = sorted(name for name, entry in shipped_models().items()
-                       if entry["arguments"].get("spatial_dims", 2) == 2)
+_IMAGE_MODELS = sorted(name for name, entry in shipped_models().items()        # 2D denoisers (not unrolled solvers)
+                       if entry["arguments"].get("spatial_dims", 2) == 2 and "kind" not in entry.get("data", {}))
 
 
 @pytest.mark.parametrize("name", _IMAGE_MODELS or [None])
