@@ -1,6 +1,6 @@
 """The HTC2022 limited-angle table: MCC after Otsu of ct-limited-angle and ct-tv on the real training scans.
 
-    python scripts/limited_angle_table.py [--scans ta tb tc td] [--arcs 90 60 40 30] [--starts 0 200]
+    python scripts/limited_angle_table.py [--scans ta tb tc td] [--arcs 90 60 40 30] [--starts 0 100 200]
                                           [--methods ct-limited-angle ct-tv] [--model PATH] [--json FILE]
 
 For each scan of ``../shared/testdata/ct/htc2022`` (the full 360° scans: the arc is cut from them with
@@ -44,7 +44,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scans", nargs="+", default=["ta", "tb", "tc", "td"])
     parser.add_argument("--arcs", nargs="+", type=float, default=[90.0, 60.0, 40.0, 30.0])
-    parser.add_argument("--starts", nargs="+", type=float, default=[0.0, 200.0])
+    parser.add_argument("--starts", nargs="+", type=float, default=[0.0, 100.0, 200.0])
     parser.add_argument("--methods", nargs="+", default=["ct-limited-angle", "ct-tv"])
     parser.add_argument("--model", help="ct-limited-angle's weights (default: the shipped model)")
     parser.add_argument("--json", help="write every cell here")
