@@ -31,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
 from recon.training.denoiser_training import _learning_rate, _save_checkpoint, resume, training_curve_figure
+
 
 def _distributed() -> tuple[int, int]:
     """``(rank, world size)``; starts the process group when run under torchrun."""
@@ -71,8 +73,12 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     started_data = time.perf_counter()
     task = TASKS[config["problem"]["kind"]](config, device)
     data_seconds = time.perf_counter() - started_data
+    from recon.solvers.unrolled import Unroller
+
     model = task.model().to(device)
-    model.checkpoint = network_section["checkpoint"]
+    for part in model.modules():                      # the model and any unrolled solver inside it
+        if isinstance(part, Unroller):
+            part.checkpoint = network_section["checkpoint"]
     optimiser = torch.optim.Adam(model.parameters(), lr=training["learning_rate"])
     generator = torch.Generator().manual_seed(training["seed"])
     history = {"step": [], "loss": [], "validation_step": [], "validation_loss": []}
