@@ -293,6 +293,14 @@ def reference_candidates(path) -> list[Path]:
     return candidates
 
 
+def _variable_names(candidate: Path, wanted: str) -> list[str]:
+    """The variables of a companion .mat file (one-line error naming ``wanted`` if it cannot be read)."""
+    try:
+        return [var for var, _, _ in _variables(candidate)]
+    except Exception:
+        raise InputError(candidate, None, f"a readable MATLAB v5 .mat file with {wanted}", "an unreadable file")
+
+
 def _segmentation(reference_file: Path | None, geometry) -> tuple[torch.Tensor | None, Path | None]:
     """The organisers' segmentation ``reconFullFbpSeg`` in ``<reference stem>_seg.mat`` beside the reference, if any."""
     if reference_file is None:
@@ -300,11 +308,7 @@ def _segmentation(reference_file: Path | None, geometry) -> tuple[torch.Tensor |
     candidate = reference_file.with_name(f"{reference_file.stem}_seg.mat")
     if not candidate.is_file():
         return None, None
-    try:
-        names = [var for var, _, _ in _variables(candidate)]
-    except Exception:
-        raise InputError(candidate, None, f"a readable MATLAB v5 .mat file with {SEGMENTATION_NAME}",
-                         "an unreadable file")
+    names = _variable_names(candidate, SEGMENTATION_NAME)
     if SEGMENTATION_NAME not in names:
         raise InputError(candidate, None, f"the variable {SEGMENTATION_NAME}", f"variables {', '.join(names)}")
     image = _unwrap(_load_variable(candidate, SEGMENTATION_NAME))
@@ -323,12 +327,7 @@ def _reference(path: Path, geometry) -> tuple[torch.Tensor | None, Path | None]:
     for candidate in reference_candidates(path):
         if not candidate.is_file():
             continue
-        try:
-            names = [var for var, _, _ in _variables(candidate)]
-        except Exception:
-            raise InputError(candidate, None, f"a readable MATLAB v5 .mat file with {REFERENCE_NAME}",
-                             "an unreadable file")
-        if REFERENCE_NAME not in names:
+        if REFERENCE_NAME not in _variable_names(candidate, REFERENCE_NAME):
             continue
         image = _unwrap(_load_variable(candidate, REFERENCE_NAME))
         if not isinstance(image, np.ndarray):

@@ -33,6 +33,15 @@ class UnrolledModel:
     description: dict
 
 
+def _result(x: torch.Tensor, iterations: int, started: float) -> Result:
+    """A solver result of one pass of an unrolled model (its time since ``started``)."""
+    import time
+
+    history = History()
+    history.seconds.append(time.perf_counter() - started)
+    return Result(x, history, f"{iterations} unrolled iterations", iterations)
+
+
 def unrolled_prior(config: dict, operator, y: torch.Tensor, echo=None) -> UnrolledModel:
     """Load ``prior.weights`` or ``prior.denoiser`` as an unrolled model (one-line error if it is something else)."""
     from recon.solvers.unrolled import Unroller
@@ -84,9 +93,7 @@ def solve_unrolled(config: dict, y: torch.Tensor, operator, built, callback=None
 
     with torch.no_grad():
         x = built.model(folded, transfer, sigmas, callback=step).reshape(y.shape)
-    history = History()
-    history.seconds.append(time.perf_counter() - started)
-    return Result(x, history, f"{built.model.iterations} unrolled iterations", built.model.iterations)
+    return _result(x, built.model.iterations, started)
 
 
 def is_htc_geometry(geometry) -> bool:
@@ -134,6 +141,4 @@ def _solve_limited_angle(model, operator, measurement, callback) -> Result:
     x = torch.cat(images)
     if callback is not None:
         callback(model.iterations, x)
-    history = History()
-    history.seconds.append(time.perf_counter() - started)
-    return Result(x, history, f"{model.iterations} unrolled iterations", model.iterations)
+    return _result(x, model.iterations, started)

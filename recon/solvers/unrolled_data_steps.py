@@ -49,7 +49,14 @@ class OperatorDataStep:
         if cg_steps < 1:
             raise ValueError(f"OperatorDataStep: cg_steps must be >= 1, got {cg_steps}")
         self.operator, self.y, self.cg_steps = operator, y, int(cg_steps)
-        self.Aty = apply_A_adjoint(operator, y)
+        self._Aty = None
+
+    @property
+    def Aty(self) -> torch.Tensor:
+        """:math:`A^{\mathsf H}y`, computed on first use (a learned primal–dual never needs it)."""
+        if self._Aty is None:
+            self._Aty = apply_A_adjoint(self.operator, self.y)
+        return self._Aty
 
     def A(self, x: torch.Tensor) -> torch.Tensor:
         return apply_A(self.operator, x)

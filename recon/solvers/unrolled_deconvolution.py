@@ -52,6 +52,12 @@ def transfer_functions(psfs: torch.Tensor, shape: tuple[int, int]) -> torch.Tens
     return torch.fft.rfft2(grid)[:, None]
 
 
+def flux_scale(y: torch.Tensor) -> torch.Tensor:
+    """α, each image's flux scale: the mean of its observation, floored at 1e-3 of its largest value ``(batch,)``."""
+    floor = 1e-3 * y.abs().flatten(1).max(dim=1).values.clamp_min(1e-12)
+    return torch.maximum(y.mean(dim=tuple(range(1, y.ndim))), floor)
+
+
 def centred_power_spectrum(transfer: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """:math:`|\\hat h|^2` on the whole grid, zero frequency at the centre: the penalty network's input."""
     half = transfer.real ** 2 + transfer.imag ** 2
@@ -82,7 +88,7 @@ class UnrolledDeconvolutionADMM(Unroller):
 
     def forward(self, y: torch.Tensor, transfer: torch.Tensor, noise_sigma, callback=None) -> torch.Tensor:
         shape = tuple(y.shape[-2:])
-        alpha = per_batch(y.mean(dim=(1, 2, 3)).clamp_min(1e-3 * float(y.abs().max().clamp_min(1e-12))), y)
+        alpha = per_batch(flux_scale(y), y)
         y_tilde = y / alpha
         gram = transfer.real ** 2 + transfer.imag ** 2
 

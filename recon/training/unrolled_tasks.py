@@ -66,16 +66,11 @@ class GalaxyTask:
 
         return UnrolledDeconvolutionADMM.from_arguments(self.arguments)
 
-    @staticmethod
-    def _flux_scale(observations: torch.Tensor) -> torch.Tensor:
-        """α: each observation's mean (floored as the model floors it)."""
-        means = observations.mean(dim=(1, 2, 3))
-        floor = 1e-3 * observations.abs().flatten(1).max(dim=1).values.clamp_min(1e-12)
-        return torch.maximum(means, floor)
-
     def _inputs(self, stamps):
+        from recon.solvers.unrolled_deconvolution import flux_scale
+
         return ((stamps.observations, stamps.transfers, stamps.noise_sigmas), stamps.truths,
-                self._flux_scale(stamps.observations))
+                flux_scale(stamps.observations))
 
     def batch(self, generator: torch.Generator, size: int, rank: int, world: int):
         chosen = torch.randint(len(self.train), (size,), generator=generator)[rank::world]
