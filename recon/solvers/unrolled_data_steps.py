@@ -53,7 +53,7 @@ class OperatorDataStep:
 
     @property
     def Aty(self) -> torch.Tensor:
-        """:math:`A^{\mathsf H}y`, computed on first use (a learned primal–dual never needs it)."""
+        r""":math:`A^{\mathsf H}y`, computed on first use (a learned primal–dual never needs it)."""
         if self._Aty is None:
             self._Aty = apply_A_adjoint(self.operator, self.y)
         return self._Aty
