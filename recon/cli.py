@@ -111,17 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--overwrite", action="store_true", help="replace existing JSON or figure files")
 
     train = commands.add_parser(
-        "train", help="train a network (denoiser, diffusion, unrolled) from a training config; checkpoints, resume, "
-                      "curve figure",
+        "train", help="train a network (denoiser, diffusion, unrolled, weights, lpn) from a training config; "
+                      "checkpoints, resume, curve figure",
         description="Train KIND (denoiser; diffusion: a score network over every noise level; unrolled: a solver "
-                    "trained end to end through its operator) as CONFIG says "
+                    "trained end to end through its operator; weights: the network that gives weighted TV its "
+                    "weights; lpn: a learned proximal network) as CONFIG says "
                     "(a shipped training config name, e.g. denoiser-general or diffusion-phantom, "
                     "or a YAML file): seeded, with a progress bar of the loss and validation PSNR, a checkpoint "
                     "in OUTPUT-DIR that a rerun resumes from, and at the end NAME.safetensors, its manifest "
                     "entry NAME.json and the training curve NAME-training.png. Runs on CUDA when there is one.")
-    train.add_argument("kind", choices=("denoiser", "diffusion", "unrolled"), metavar="KIND",
-                       help="denoiser, diffusion, or unrolled (a solver trained end to end; torchrun for several "
-                            "processes: torchrun --nproc_per_node 2 -m recon train unrolled CONFIG)")
+    train.add_argument("kind", choices=("denoiser", "diffusion", "unrolled", "weights", "lpn"), metavar="KIND",
+                       help="denoiser, diffusion, unrolled (a solver trained end to end; torchrun for several "
+                            "processes: torchrun --nproc_per_node 2 -m recon train unrolled CONFIG), weights "
+                            "(e.g. tv-weights-ct) or lpn (e.g. lpn-phantom)")
     train.add_argument("config", metavar="CONFIG", help="training config name or YAML path")
     train.add_argument("--output-dir", metavar="DIR", help="where checkpoints and weights go (default: runs/NAME)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -226,7 +228,7 @@ def _run_bench(args) -> int:
 def _run_train(args) -> int:
     import shlex
 
-    if args.kind == "unrolled":
+    if args.kind in ("unrolled", "weights", "lpn"):
         return _run_train_unrolled(args)
     from recon.training.denoiser_config import load_training_config
     from recon.training.denoiser_training import check_training_kind, train_denoiser
@@ -245,14 +247,21 @@ def _run_train(args) -> int:
 def _run_train_unrolled(args) -> int:
     import shlex
 
-    from recon.training.unrolled_config import load_unrolled_config
     from recon.training.unrolled_training import train_unrolled
 
-    config = load_unrolled_config(args.config, args.overrides)
+    if args.kind == "unrolled":
+        from recon.training.unrolled_config import load_unrolled_config
+
+        config, tasks = load_unrolled_config(args.config, args.overrides), None
+    else:
+        from recon.training.prior_config import load_prior_config
+        from recon.training.prior_tasks import TASKS as tasks
+
+        config = load_prior_config(args.config, args.overrides, kind=args.kind)
     output_dir = args.output_dir or f"runs/{config['name']}"
     command = "recon " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
     entry = train_unrolled(config, output_dir, device=None if args.device == "auto" else args.device,
-                           progress=not args.quiet, command=command)
+                           progress=not args.quiet, command=command, tasks=tasks)
     if entry is not None:            # rank 0 of a torchrun job, or the only process
         print(f"wrote {output_dir}/{entry['file']} (sha256 {entry['sha256'][:12]}..., validation loss "
               f"{entry['validation']['loss']:.4f})")

@@ -3,7 +3,7 @@
     python scripts/diffusion_vs_tv.py ct      [--json docs/diffusion_vs_tv_ct.json]
     python scripts/diffusion_vs_tv.py deblur  [--json docs/diffusion_vs_tv_deblur.json]
 
-The problems, splits and harness are scripts/pnp_vs_tv.py's (few-view CT of COULE-like phantoms, 128²,
+The problems, splits and harness (recon.experiments.tuning) are scripts/pnp_vs_tv.py's (few-view CT of COULE-like phantoms, 128²,
 30 views, 2 % noise, 5 validation and 10 test phantoms; Gaussian deblurring σ = 2, noise 0.01, of
 natural photographs, validation chelsea and china, test camera, astronaut, coffee, grace_hopper), and so
 are TV's and PnP's tuned test results, read from docs/pnp_vs_tv_PROBLEM.json. Each sampler runs through
@@ -19,7 +19,6 @@ thread.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import itertools
 import json
 import sys
@@ -46,15 +45,14 @@ CONFIGS = {"ct": "ct-diffusion", "deblur": "deblur-diffusion"}
 
 
 def _harness():
-    spec = importlib.util.spec_from_file_location("pnp_vs_tv", ROOT / "pnp_vs_tv.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    from recon.experiments import tuning
+
+    return tuning
 
 
 def tune_and_test(problem: str, samplers, samples: int, echo=print) -> dict:
     harness = _harness()
-    validation, test = harness.measurements(problem, Path("."))
+    validation, test = harness.heldout_measurements(problem, Path("."))
     config = CONFIGS[problem]
     report = {"problem": problem, "samples": samples, "samplers": {}}
     for sampler in samplers:
@@ -107,7 +105,7 @@ def main() -> int:
     if args.one_sample_only:
         report = json.loads(Path(args.json).read_text())
         harness = _harness()
-        add_one_sample_tests(report, harness, harness.measurements(args.problem, Path("."))[1])
+        add_one_sample_tests(report, harness, harness.heldout_measurements(args.problem, Path("."))[1])
     else:
         report = tune_and_test(args.problem, args.samplers, args.samples)
     if args.json:

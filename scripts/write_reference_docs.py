@@ -28,14 +28,24 @@ def config_reference() -> str:
         default = "null" if field.default is None else repr(field.default)
         lines.append(f"| `{key}` | {field.describe()} | `{default}` | {field.doc} |")
     from recon.training.denoiser_config import DENOISER_TRAINING_SCHEMA
+    from recon.training.prior_config import PRIOR_TRAINING_SCHEMA
+    from recon.training.unrolled_config import UNROLLED_TRAINING_SCHEMA
 
-    lines += ["", "# Denoiser training config reference", "",
-              "`recon train denoiser CONFIG` (shipped: `denoiser-general`, `denoiser-phantom` in "
-              "`recon/configs/train`), from `recon/training/denoiser_config.py`.", "",
-              "| key | expected | default | meaning |", "|---|---|---|---|"]
-    for key, field in iter_fields(DENOISER_TRAINING_SCHEMA):
-        default = "null" if field.default is None else repr(field.default)
-        lines.append(f"| `{key}` | {field.describe()} | `{default}` | {field.doc} |")
+    trainings = [
+        ("Denoiser training", DENOISER_TRAINING_SCHEMA, "`recon train denoiser CONFIG` and `recon train diffusion "
+         "CONFIG` (shipped: `denoiser-general`, `denoiser-phantom`, `diffusion-natural`, ...)", "denoiser_config"),
+        ("Unrolled training", UNROLLED_TRAINING_SCHEMA, "`recon train unrolled CONFIG` (shipped: `unrolled-galaxy`, "
+         "`unrolled-limited-angle`)", "unrolled_config"),
+        ("Learned regulariser training", PRIOR_TRAINING_SCHEMA, "`recon train weights CONFIG` and `recon train lpn "
+         "CONFIG` (shipped: `tv-weights-ct`, `lpn-phantom`, `lpn-laplace`)", "prior_config"),
+    ]
+    for title, schema, commands, module in trainings:
+        lines += ["", f"# {title} config reference", "",
+                  f"{commands} in `recon/configs/train`, from `recon/training/{module}.py`.", "",
+                  "| key | expected | default | meaning |", "|---|---|---|---|"]
+        for key, field in iter_fields(schema):
+            default = "null" if field.default is None else repr(field.default)
+            lines.append(f"| `{key}` | {field.describe()} | `{default}` | {field.doc} |")
     return "\n".join(lines) + "\n"
 
 

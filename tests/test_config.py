@@ -89,7 +89,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 10 + 20 + 27 + 4
+    assert len(dotted_keys) == 3 + 9 + 10 + 21 + 27 + 4
 
 
 def test_every_field_is_documented():
@@ -141,7 +141,7 @@ def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
     ("prior:\n  levels: 0\n", "my.yaml: prior.levels: expected an integer >= 1, got 0"),
     ("prior:\n  kind: tvv\n",
      "my.yaml: prior.kind: expected one of 'none', 'tv', 'weighted-tv', 'l1-wavelet', 'tikhonov', 'l1', 'l2', 'joint-tv', "
-     "'pnp', 'diffusion' or 'unrolled', got 'tvv'"),
+     "'pnp', 'diffusion', 'unrolled' or 'lpn', got 'tvv'"),
     ("input:\n  centre_offset: automatic\n",
      "my.yaml: input.centre_offset: expected 'auto' or a number, got 'automatic'"),
     ("input:\n  angles_deg: [0, 180, 360]\n",

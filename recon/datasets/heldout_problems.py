@@ -36,20 +36,27 @@ BRAIN_COLUMNS = slice(44, 212)   # the filled phase-encode columns of brain_alia
 def few_view_ct(split: str, *, count: int = 10, size: int = 128, views: int = 30, noise: float = 0.02,
                 seed: int = 0) -> Measurement:
     """``count`` phantoms of ``split`` as one few-view parallel-beam measurement (a slice each)."""
-    from recon.datasets.simulate import add_gaussian_noise, relative_noise_sigmas
-    from recon.operators import ParallelBeamCT
-    from recon.operators.ct_geometry import ParallelBeamGeometry
     from recon.datasets.image_sources import phantom_images
 
     truth = torch.from_numpy(np.stack(list(phantom_images(split, count, size).values())))[:, None]
+    return few_view_ct_of(truth, f"{count} COULE-like {split} phantoms", views=views, noise=noise, seed=seed)
+
+
+def few_view_ct_of(truth: torch.Tensor, name: str, *, views: int = 30, noise: float = 0.02,
+                   seed: int = 0) -> Measurement:
+    """Images ``truth`` ``(n, 1, size, size)`` through :func:`few_view_ct`'s scan (e.g. Shepp–Logan)."""
+    from recon.datasets.simulate import add_gaussian_noise, relative_noise_sigmas
+    from recon.operators import ParallelBeamCT
+    from recon.operators.ct_geometry import ParallelBeamGeometry
+
+    size = truth.shape[-1]
     angles = np.linspace(0, math.pi, views, endpoint=False)
     geometry = ParallelBeamGeometry(angles, int(math.ceil(size * math.sqrt(2))) + 2, image_shape=(size, size))
     operator = ParallelBeamCT(torch.from_numpy(angles), geometry.n_detectors, image_shape=(size, size))
     clean = operator(truth.double())
     sinogram = add_gaussian_noise(clean, noise, seed=seed).float()
     return Measurement("ct", sinogram, geometry, "recon", None, ground_truth=truth.float(),
-                       metadata={"description": f"{count} COULE-like {split} phantoms, {views} views, "
-                                                f"{noise:.0%} noise", "noise_relative": noise,
+                       metadata={"description": f"{name}, {views} views, {noise:.0%} noise", "noise_relative": noise,
                                  "noise_sigma": relative_noise_sigmas(clean, noise)})
 
 

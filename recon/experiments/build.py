@@ -92,6 +92,10 @@ def build_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=N
         return None
     if kind in LEARNED_PRIORS:
         return LEARNED_PRIORS[kind](config, operator, y, echo)
+    if kind == "lpn":
+        from recon.experiments.build_lpn import lpn_prior
+
+        return lpn_prior(config, operator, y, echo)
     if section["undecimated"]:
         raise ValueError("prior.undecimated: the undecimated wavelet frame is offered for deblurring "
                          "(deconvolution-admm, pdhg); CT and MRI take the orthogonal one (prior.undecimated=false)")
@@ -102,11 +106,37 @@ def build_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=N
     if kind == "tikhonov":
         return Tikhonov(strength, "gradient")
     if kind == "weighted-tv":
-        pilot = _pilot(config, operator, y, strength, echo)
-        span = float(pilot.max() - pilot.min()) or 1.0
-        weights = weights_from_pilot(pilot, eta=section["eta"] * span, p=section["p"])
+        if section["pilot"] == "network":
+            weights = _network_weights(config, operator, y, echo)
+        else:
+            pilot = _pilot(config, operator, y, strength, echo)
+            span = float(pilot.max() - pilot.min()) or 1.0
+            weights = weights_from_pilot(pilot, eta=section["eta"] * span, p=section["p"])
         return WeightedTV(strength, weights, isotropic=section["isotropic"])
     raise ValueError(f"prior.kind: unknown prior {kind!r}")
+
+
+def _network_weights(config: dict, operator, y: torch.Tensor, echo) -> torch.Tensor:
+    """Weighted TV's weights from ``prior.pilot_network``'s |∇x| of the FBP; η relative to that FBP's scale."""
+    from recon.networks.edge_map_net import image_scale
+    from recon.operators import fbp
+    from recon.priors import weights_from_magnitude
+    from recon.weights.registry import WeightsError, load_network
+
+    section = config["prior"]
+    try:
+        network, entry = load_network(section["pilot_network"])
+    except WeightsError as error:
+        raise WeightsError(f"prior.pilot_network: {error}") from None
+    if entry.get("architecture") != "edge-map-net":
+        raise ValueError(f"prior.pilot_network: {entry.get('name')} is a {entry.get('architecture')} network, "
+                         f"not an edge map (architecture edge-map-net)")
+    first = fbp(y, operator, filter=config["solver"]["filter"])
+    with torch.no_grad():
+        magnitude = network.to(y.device)(first.float()).to(first.dtype)
+    if echo is not None:
+        echo(f"weighted TV: weights from network {entry.get('name')} on the FBP")
+    return weights_from_magnitude(magnitude, eta=section["eta"] * image_scale(first), p=section["p"])
 
 
 def _pilot(config: dict, operator, y: torch.Tensor, strength: float, echo):
@@ -181,6 +211,10 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
         from recon.solvers.cg import cgls
 
         result = cgls(y, operator, stopping=stopping, callback=callback)
+    elif config["prior"]["kind"] == "lpn":
+        from recon.experiments.build_lpn import solve_lpn
+
+        result = solve_lpn(config, y, operator, prior, callback)
     elif kind == "pdhg":
         from recon.solvers.pdhg import pdhg
 

@@ -16,7 +16,7 @@ from recon.experiments.schema import Field, Section
 
 INPUT_FORMATS = ("auto", "recon", "data-exchange", "nxtomo", "lodopab", "htc2022", "tiff-sinogram")
 PRIOR_KINDS = ("none", "tv", "weighted-tv", "l1-wavelet", "tikhonov", "l1", "l2", "joint-tv", "pnp", "diffusion",
-               "unrolled")
+               "unrolled", "lpn")
 SOLVER_KINDS = ("fbp", "sirt", "pdhg", "fista", "admm", "cgls", "zero-filled", "cg", "coil-split-admm",
                 "back-projection", "kirchhoff", "csalsa", "wiener", "richardson-lucy", "deconvolution-admm",
                 "pnp-admm", "pnp-fista", "hqs", "red", "dps", "diffpir", "red-diff", "ula", "unrolled")
@@ -86,10 +86,10 @@ PRIOR = Section({
                       "Tikhonov (squared l2 of the gradient), l1 of the pixels (radar), squared l2 of the "
                       "pixels (Wiener) or joint TV across bands (multiband deblurring); pnp and diffusion (a "
                       "trained denoiser or score network); unrolled (a trained unrolled solver, with solver.kind "
-                      "unrolled)."),
+                      "unrolled); lpn (a learned proximal network, CT with admm or pdhg)."),
     "strength": Field(float, 0.0, minimum=0,
                       doc="Regularisation weight λ, read as strength_scale says; for pnp with hqs or red, λ / ‖A‖² "
-                          "(hqs: the data step's α at the end of the schedule)."),
+                          "(hqs: the data step's α at the end of the schedule); for lpn, λ / ‖A‖²."),
     "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
                             doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
                                 "'absolute': λ = strength. Radar (C-SALSA) ignores it: its prior acts on the "
@@ -98,14 +98,18 @@ PRIOR = Section({
                                 "means λ = strength / mean(y)."),
     "isotropic": Field(bool, True,
                        doc="TV of the gradient's 2-norm per pixel (true) or of its 1-norm (anisotropic)."),
-    "pilot": Field(str, "tv", choices=("fbp", "tv"),
-                   doc="Weighted TV: the first reconstruction the edge weights are computed from."),
+    "pilot": Field(str, "tv", choices=("fbp", "tv", "network"),
+                   doc="Weighted TV: where the edge weights come from: the gradient of an FBP or of a TV "
+                       "reconstruction, or network: |∇x| predicted from the FBP by prior.pilot_network (CT)."),
+    "pilot_network": Field(str, "tv-weights-ct",
+                           doc="Weighted TV, pilot network: a shipped edge-map network's name or a .safetensors "
+                               "path (recon train weights)."),
     "pilot_strength": Field(float, None, minimum=0, nullable=True,
                             doc="Weighted TV: the TV pilot's strength, read like prior.strength; "
                                 "null: prior.strength."),
     "eta": Field(float, 0.01, minimum=0, exclusive_minimum=True,
                  doc="Weighted TV: gradient scale η below which a pixel counts as flat, "
-                     "relative to the pilot's range."),
+                     "relative to the pilot's range (pilot network: the 99th percentile of |FBP|)."),
     "p": Field(float, 0.0, minimum=0, maximum=1,
                doc="Weighted TV: exponent in w = (η / √(η² + |∇pilot|²))^(1-p); "
                    "1: plain TV, 0: the strongest edge preservation."),
@@ -127,16 +131,17 @@ PRIOR = Section({
     "denoiser": Field(str, "drunet-small-general",
                       doc="pnp: the denoiser: a shipped model's name (`recon weights` lists them), 'bm3d', or the "
                           "path of a .safetensors file (recon train) or of deepinv's drunet_gray.pth / dncnn_*.pth. "
-                          "unrolled: the trained unrolled solver (e.g. unrolled-galaxy-admm)."),
+                          "unrolled: the trained unrolled solver (e.g. unrolled-galaxy-admm). lpn: the learned "
+                          "proximal network (e.g. lpn-phantom)."),
     "weights": Field(str, None, nullable=True,
-                     doc="pnp: a weights file of your own; overrides prior.denoiser when set."),
+                     doc="pnp, lpn: a weights file of your own; overrides prior.denoiser when set."),
     "sigma": Field(float, 0.02, minimum=0, exclusive_minimum=True,
                    doc="pnp: the denoiser's noise level, as a fraction of the image range (pnp-admm, pnp-fista and "
                        "red use it throughout; hqs ends its schedule there)."),
     "sigma_start": Field(float, 0.2, minimum=0, exclusive_minimum=True,
                          doc="pnp with hqs: the first noise level of the geometric schedule (fraction of the range)."),
     "image_range": Field("float-pair", None, nullable=True,
-                         doc="pnp: [low, high] of the image in its own units, mapped to the denoiser's [0, 1]; null: "
+                         doc="pnp, lpn: [low, high] of the image in its own units, mapped to the network's [0, 1]; null: "
                              "[0, 99.5th percentile of |x0|], x0 from 10 CGLS iterations."),
     "complex_mode": Field(str, "magnitude", choices=("magnitude", "real-imag", "signed-parts"),
                           doc="pnp, complex images (MRI, radar): denoise |x| and keep the phase, or the real and "

@@ -11,12 +11,15 @@ from __future__ import annotations
 from recon.networks.conv_stack import ConvStack
 from recon.networks.dncnn import DnCNN
 from recon.networks.drunet_small import SmallDRUNet
+from recon.networks.edge_map_net import EdgeMapNet
 from recon.networks.edm import EDMDenoiser
+from recon.networks.lpn import LearnedProximalNetwork, LearnedProximalNetwork1d
 from recon.networks.penalty_net import PenaltyNet
 from recon.networks.resunet import ResUNet
 
 ARCHITECTURES = {"small-drunet": SmallDRUNet, "dncnn": DnCNN, "edm-drunet": EDMDenoiser, "resunet": ResUNet,
-                 "penalty-net": PenaltyNet, "conv-stack": ConvStack}
+                 "penalty-net": PenaltyNet, "conv-stack": ConvStack, "edge-map-net": EdgeMapNet,
+                 "lpn": LearnedProximalNetwork, "lpn-1d": LearnedProximalNetwork1d}
 
 
 def build_network(kind: str, arguments: dict):
@@ -26,5 +29,5 @@ def build_network(kind: str, arguments: dict):
     return ARCHITECTURES[kind](**arguments)
 
 
-__all__ = ["ARCHITECTURES", "ConvStack", "DnCNN", "EDMDenoiser", "PenaltyNet", "ResUNet", "SmallDRUNet",
-           "build_network"]
+__all__ = ["ARCHITECTURES", "ConvStack", "DnCNN", "EDMDenoiser", "EdgeMapNet", "LearnedProximalNetwork",
+           "LearnedProximalNetwork1d", "PenaltyNet", "ResUNet", "SmallDRUNet", "build_network"]

@@ -19,9 +19,10 @@ from recon.priors.sparsity import L1UndecimatedWavelet, L1Wavelet, WaveletL1Norm
 from recon.priors.tikhonov import Identity, SquaredNorm, Tikhonov, solve_screened_poisson
 from recon.priors.tv import TV, GradientNorm
 from recon.priors.wavelet_transform import WaveletTransform, wavelet_filters
-from recon.priors.weighted_tv import WeightedTV, weights_from_pilot
+from recon.priors.weighted_tv import WeightedTV, gradient_magnitude, weights_from_magnitude, weights_from_pilot
 
-__all__ = ["Box", "NonNegativity", "FiniteDifference", "GradientNorm", "TV", "WeightedTV", "weights_from_pilot",
+__all__ = ["Box", "NonNegativity", "FiniteDifference", "GradientNorm", "TV", "WeightedTV", "gradient_magnitude",
+           "weights_from_magnitude", "weights_from_pilot",
            "WaveletTransform", "wavelet_filters", "L1Wavelet", "L1UndecimatedWavelet", "WaveletL1Norm",
            "Tikhonov", "SquaredNorm", "Identity", "solve_screened_poisson",
            "L1", "soft_threshold", "OnMagnitude", "unit_phase", "DenoiserPrior"]

@@ -21,6 +21,29 @@ from recon.priors.finite_difference import FiniteDifference
 from recon.priors.tv import TV, _pointwise_magnitude
 
 
+def gradient_magnitude(image: torch.Tensor, ndim: int = 2) -> torch.Tensor:
+    r""":math:`|\nabla x|_i`, the isotropic magnitude of the forward differences at each pixel, shaped like ``image``.
+
+    >>> image = torch.zeros(1, 1, 3, 3); image[..., 2:] = 2.0
+    >>> gradient_magnitude(image)[0, 0, 0].tolist()
+    [0.0, 2.0, 0.0]
+    """
+    return _pointwise_magnitude(FiniteDifference(ndim).A(image), isotropic=True)[:, :, 0]
+
+
+def weights_from_magnitude(magnitude: torch.Tensor, *, eta: float = 0.01, p: float = 0.0) -> torch.Tensor:
+    r"""The weight rule :math:`w_i = (\eta / \sqrt{\eta^2 + g_i^2})^{1-p}` on a gradient magnitude map :math:`g`.
+
+    >>> weights_from_magnitude(torch.tensor([0.0, 0.03]), eta=0.04, p=0.0).tolist()
+    [1.0, 0.800000011920929]
+    """
+    if eta <= 0:
+        raise ValueError(f"weights: eta must be positive, got {eta}")
+    if not 0 <= p <= 1:
+        raise ValueError(f"weights: p must lie in [0, 1], got {p}")
+    return (eta / torch.sqrt(eta**2 + magnitude**2)) ** (1 - p)
+
+
 def weights_from_pilot(pilot: torch.Tensor, *, eta: float = 0.01, p: float = 0.0, ndim: int = 2) -> torch.Tensor:
     r"""Weights :math:`w_i = (\eta / \sqrt{\eta^2 + |\nabla\tilde x|_i^2})^{1-p}` from a pilot image.
 
@@ -33,12 +56,7 @@ def weights_from_pilot(pilot: torch.Tensor, *, eta: float = 0.01, p: float = 0.0
     >>> round(w[0, 0, 0, 1].item(), 4), w[0, 0, 0, 3].item()       # at the edge, in the flat part
     (0.01, 1.0)
     """
-    if eta <= 0:
-        raise ValueError(f"weights_from_pilot: eta must be positive, got {eta}")
-    if not 0 <= p <= 1:
-        raise ValueError(f"weights_from_pilot: p must lie in [0, 1], got {p}")
-    magnitude = _pointwise_magnitude(FiniteDifference(ndim).A(pilot), isotropic=True)[:, :, 0]
-    return (eta / torch.sqrt(eta**2 + magnitude**2)) ** (1 - p)
+    return weights_from_magnitude(gradient_magnitude(pilot, ndim), eta=eta, p=p)
 
 
 class WeightedTV(TV):

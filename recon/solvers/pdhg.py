@@ -69,7 +69,7 @@ def _choose_preconditioner(requested: str, operator, data) -> str:
 def pdhg(y: torch.Tensor, operator, prior=None, *, data=None, constraint=None, x0: torch.Tensor | None = None,
          stopping: Stopping = Stopping(), preconditioning: str = "auto", step_ratio: float = 1.0,
          adaptive: bool = False, relaxation: float = 1.0, prior_scale: float = 1.0, ramp_window: str = "hann",
-         callback=None) -> Result:
+         primal_step: float | None = None, callback=None) -> Result:
     r"""Minimise ``data(A x, y) + prior(x)`` subject to ``constraint`` by Chambolle–Pock.
 
     :param y: measurement, shaped like ``operator.A(x)``.
@@ -84,6 +84,8 @@ def pdhg(y: torch.Tensor, operator, prior=None, *, data=None, constraint=None, x
     :param relaxation: over-relaxation :math:`\rho \in (0, 2)`; 1 is plain Chambolle–Pock.
     :param prior_scale: :math:`s`, the weight of the prior's block in the primal step.
     :param ramp_window: window of the ramp preconditioner (``"ramp"``, ``"shepp-logan"``, ``"cosine"``, ``"hann"``).
+    :param primal_step: with ``preconditioning="scalar"``, fixes :math:`\tau` (the dual step becomes
+        :math:`1/(\tau\|M\|^2)`); for a constraint whose prox is exact at one step only (a learned prox).
     :param callback: ``callback(iteration, x)``, untimed; returning ``False`` stops.
 
     Example: TV denoising of a noisy square.
@@ -116,6 +118,11 @@ def pdhg(y: torch.Tensor, operator, prior=None, *, data=None, constraint=None, x
         norm_m = math.sqrt(sum(b.column_sums**2 for b in blocks))
         for b in blocks:
             b.sigma, b.column_sums = 1.0 / norm_m, norm_m / len(blocks)
+    if primal_step is not None:
+        if mode != "scalar" or not primal_step > 0:
+            raise ValueError(f"pdhg: primal_step needs preconditioning='scalar' and a positive value, got "
+                             f"{preconditioning!r} and {primal_step}")
+        step_ratio = primal_step * norm_m
     tau_base = 1.0 / sum(b.column_sums for b in blocks)
     if isinstance(tau_base, torch.Tensor):
         tau_base = torch.where(torch.isfinite(tau_base), tau_base, torch.zeros_like(tau_base))

@@ -48,10 +48,14 @@ def _distributed() -> tuple[int, int]:
 
 
 def train_unrolled(config: dict, output_dir, *, device: str | None = None, progress: bool = True,
-                   command: str | None = None) -> dict | None:
+                   command: str | None = None, tasks: dict | None = None) -> dict | None:
     """Train the unrolled solver ``config`` describes into ``output_dir``; returns its manifest entry (rank 0).
 
-    Resumes from ``output_dir/checkpoint.pt`` when there is one.
+    Resumes from ``output_dir/checkpoint.pt`` when there is one. ``tasks`` maps ``problem.kind`` to
+    its task (default: the unrolled solvers'; :mod:`recon.training.prior_tasks` for learned
+    regularisers). A task may also have ``begin_step(step)``, ``learning_rate(base, step, steps)``
+    and ``validation_loss``; a model with ``project()`` is projected after every step (the LPN's
+    non-negative weights).
     """
     from safetensors.torch import save_file
     from tqdm import tqdm
@@ -71,7 +75,7 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
         raise ValueError(f"training.batch: {training['batch']} samples do not split over {world} processes")
     torch.manual_seed(training["seed"])
     started_data = time.perf_counter()
-    task = TASKS[config["problem"]["kind"]](config, device)
+    task = (TASKS if tasks is None else tasks)[config["problem"]["kind"]](config, device)
     data_seconds = time.perf_counter() - started_data
     from recon.solvers.unrolled import Unroller
 
@@ -90,12 +94,16 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
 
         trained = DistributedDataParallel(model)
 
+    validation_loss = getattr(task, "validation_loss", task.loss)
+    schedule = getattr(task, "learning_rate", _learning_rate)
+    project = getattr(model, "project", None)
+
     def validate() -> float:
         model.eval()
         with torch.no_grad():
             total, count = 0.0, 0
             for inputs, truth, scale in task.validation():
-                total += float(task.loss(model(*inputs), truth, scale)) * truth.shape[0]
+                total += float(validation_loss(model(*inputs), truth, scale)) * truth.shape[0]
                 count += truth.shape[0]
         model.train()
         return total / count
@@ -106,12 +114,16 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     model.train()
     while step < steps:
         for group in optimiser.param_groups:
-            group["lr"] = _learning_rate(training["learning_rate"], step, steps)
+            group["lr"] = schedule(training["learning_rate"], step, steps)
+        if hasattr(task, "begin_step"):
+            task.begin_step(step)
         inputs, truth, scale = task.batch(generator, training["batch"], rank, world)
         loss = task.loss(trained(*inputs), truth, scale)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()
+        if project is not None:
+            project()
         step += 1
         history["step"].append(step)
         history["loss"].append(_mean_over_processes(float(loss.detach()), world, device))
@@ -141,7 +153,7 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
     save_file(state, str(weights), metadata={"architecture": task.architecture, "arguments": json.dumps(task.arguments)})
     training_curve_figure(history, output_dir / f"{name}-training.png", f"{name}: {step} steps",
                           loss_label="training loss (smoothed)", validation="validation_loss",
-                          validation_label=f"validation loss ({training['loss']})")
+                          validation_label=getattr(task, "validation_label", f"validation loss ({training['loss']})"))
     entry = {
         "name": name, "file": weights.name, "description": config["description"],
         "architecture": task.architecture, "arguments": task.arguments, "sha256": sha256_of(weights),
@@ -155,7 +167,7 @@ def train_unrolled(config: dict, output_dir, *, device: str | None = None, progr
         },
         "data": task.data_manifest(),
         "validation": {"loss": history["validation_loss"][-1] if history["validation_loss"] else None,
-                       "loss_kind": training["loss"]},
+                       "loss_kind": getattr(task, "validation_label", training["loss"])},
     }
     (output_dir / f"{name}.json").write_text(json.dumps(entry, indent=2) + "\n")
     return entry
