@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 ITERATIONS = {"solver.max_iter": [300]}
-WEIGHTED = {"prior.strength": [0.001, 0.002, 0.004, 0.008], "prior.eta": [0.02, 0.05, 0.1, 0.2],
+WEIGHTED = {"prior.strength": [0.0005, 0.001, 0.002, 0.004, 0.008], "prior.eta": [0.01, 0.02, 0.05, 0.1, 0.2],
             "prior.p": [0.0, 0.5], **ITERATIONS}
 GRIDS = {
     "tv": ("ct-tv", {"prior.strength": [0.0005, 0.001, 0.002, 0.004], **ITERATIONS}),

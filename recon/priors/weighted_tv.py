@@ -31,13 +31,15 @@ def gradient_magnitude(image: torch.Tensor, ndim: int = 2) -> torch.Tensor:
     return _pointwise_magnitude(FiniteDifference(ndim).A(image), isotropic=True)[:, :, 0]
 
 
-def weights_from_magnitude(magnitude: torch.Tensor, *, eta: float = 0.01, p: float = 0.0) -> torch.Tensor:
+def weights_from_magnitude(magnitude: torch.Tensor, *, eta=0.01, p: float = 0.0) -> torch.Tensor:
     r"""The weight rule :math:`w_i = (\eta / \sqrt{\eta^2 + g_i^2})^{1-p}` on a gradient magnitude map :math:`g`.
+
+    ``eta`` is a number or a tensor broadcasting against ``magnitude`` (one η per image).
 
     >>> weights_from_magnitude(torch.tensor([0.0, 0.03]), eta=0.04, p=0.0).tolist()
     [1.0, 0.800000011920929]
     """
-    if eta <= 0:
+    if bool((torch.as_tensor(eta) <= 0).any()):
         raise ValueError(f"weights: eta must be positive, got {eta}")
     if not 0 <= p <= 1:
         raise ValueError(f"weights: p must lie in [0, 1], got {p}")
