@@ -19,7 +19,9 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.networks.penalty_net", "recon.solvers.unrolled", "recon.solvers.unrolled_data_steps",
            "recon.solvers.unrolled_deconvolution", "recon.training.galaxy_stamps", "recon.training.unrolled_config",
            "recon.experiments.segmentation", "recon.datasets.disc_phantoms",
-           "recon.solvers.limited_angle", "recon.training.unrolled_tasks"]
+           "recon.solvers.limited_angle", "recon.training.unrolled_tasks", "recon.networks.lpn",
+           "recon.networks.edge_map_net", "recon.priors.learned_proximal", "recon.priors.weighted_tv",
+           "recon.training.prior_tasks", "recon.training.prior_config", "recon.experiments.tuning"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -36,8 +36,8 @@ def weights_from_magnitude(magnitude: torch.Tensor, *, eta=0.01, p: float = 0.0)
 
     ``eta`` is a number or a tensor broadcasting against ``magnitude`` (one η per image).
 
-    >>> weights_from_magnitude(torch.tensor([0.0, 0.03]), eta=0.04, p=0.0).tolist()
-    [1.0, 0.800000011920929]
+    >>> [round(w, 6) for w in weights_from_magnitude(torch.tensor([0.0, 0.03]), eta=0.04, p=0.0).tolist()]
+    [1.0, 0.8]
     """
     if bool((torch.as_tensor(eta) <= 0).any()):
         raise ValueError(f"weights: eta must be positive, got {eta}")
