@@ -97,7 +97,7 @@ def test_info_describes_an_input_and_an_output(scan, tv_run, capsys):
     assert "recon — recon's own HDF5 layout" in text
     assert f"data  (1, {VIEWS}, 70) float32" in text
     assert "parallel beam: 24 views from 0° to 172.5°" in text
-    assert "experiments that fit: ct-diffusion, ct-fbp, ct-pnp, ct-sirt, ct-tv, ct-wtv" in text
+    assert "experiments that fit: ct-awtv, ct-diffusion, ct-fbp, ct-lpn, ct-pnp, ct-sirt, ct-tv, ct-wtv" in text
     assert "ground truth: yes" in text
     assert main(["info", str(tv_run)]) == 0
     text = capsys.readouterr().out
