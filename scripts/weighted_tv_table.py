@@ -1,6 +1,7 @@
 """Weighted TV with weights from the truth, from a network, from a TV pilot, against TV: tuned on validation, tested.
 
     python scripts/weighted_tv_table.py [--json docs/weighted_tv_ct.json]
+    python scripts/weighted_tv_table.py --json docs/weighted_tv_ct.json --figure docs/weighted_tv_ct.png
 
 Few-view CT of COULE-like phantoms (recon.datasets.heldout_problems: 128², 30 parallel views over 180°,
 2 % noise; 5 validation phantoms, 10 test phantoms, none trained on). Each method gets its own λ, and the
@@ -59,7 +60,7 @@ def oracle_evaluate(config_name: str, overrides: dict, measurement) -> dict:
     seconds = time.perf_counter() - started
     means, per_image = score(result.x, measurement)
     return {"psnr_db": means["psnr_db"], "ssim": means["ssim"], "per_image_psnr_db": per_image["psnr_db"],
-            "seconds": seconds, "iterations": result.iterations, "mean_posterior_std": None}
+            "seconds": seconds, "iterations": result.iterations, "mean_posterior_std": None, "image": result.x}
 
 
 def table(echo=print) -> dict:
@@ -68,7 +69,7 @@ def table(echo=print) -> dict:
     from recon.experiments import tuning
 
     validation, test = tuning.heldout_measurements("ct")
-    shepp = few_view_ct_of(shepp_logan(128)[None, None].float(), "modified Shepp-Logan")
+    shepp = few_view_ct_of(shepp_logan(128), "modified Shepp-Logan")
     report = {"problem": "few-view CT, 128², 30 views, 2 % noise; 5 validation, 10 test COULE-like phantoms",
               "methods": {}}
     for method, (config_name, grid) in GRIDS.items():
@@ -82,6 +83,8 @@ def table(echo=print) -> dict:
             on_shepp = tuning.evaluate(config_name, best["overrides"], shepp)
         finally:
             tuning.evaluate = original
+        for outcome in [*scores, tested, on_shepp]:
+            outcome.pop("image", None)
         echo(f"{method}: chosen {best['overrides']} (validation {best['psnr_db']:.2f} dB); test "
              f"{tested['psnr_db']:.2f} dB, SSIM {tested['ssim']:.4f}, {tested['seconds']:.1f} s; Shepp-Logan "
              f"{on_shepp['psnr_db']:.2f} dB")
@@ -99,11 +102,58 @@ def table(echo=print) -> dict:
     return report
 
 
+def figure(report: dict, path: Path, index: int = 0) -> None:
+    """One test phantom: its FBP, the network's |∇x| against the true one, and TV, network-weighted and
+    truth-weighted TV at their chosen settings."""
+    from recon.datasets.heldout_problems import few_view_ct
+    from recon.datasets.measurement import Measurement
+    from recon.experiments.build import build_operator
+    from recon.experiments.config import load_experiment
+    from recon.experiments.run import reconstruct_measurement, score
+    from recon.figures import pyplot
+    from recon.operators import fbp
+    from recon.priors import gradient_magnitude
+    from recon.weights.registry import load_network
+
+    test = few_view_ct("test", count=10)
+    one = Measurement("ct", test.data[index:index + 1], test.geometry, test.format, None,
+                      ground_truth=test.ground_truth[index:index + 1], metadata=test.metadata)
+    methods = report["methods"]
+    images, titles = [], []
+    config = load_experiment("ct-awtv")
+    first = fbp(one.data, build_operator(config, one))
+    with torch.no_grad():
+        predicted = load_network(config["prior"]["pilot_network"])[0](first.float())
+    images += [first, predicted, gradient_magnitude(one.ground_truth)]
+    titles += [f"FBP {score(first, one)[0]['psnr_db']:.1f} dB", "network |∇x| from the FBP", "true |∇x|"]
+    for method, label in (("tv", "TV"), ("wtv-network", "wTV, network weights")):
+        overrides = [f"{k}={json.dumps(v)}" for k, v in methods[method]["chosen"].items()]
+        image = reconstruct_measurement(load_experiment(methods[method]["config"], overrides), one)[0].image
+        images.append(image)
+        titles.append(f"{label} {score(image, one)[0]['psnr_db']:.1f} dB")
+    oracle = oracle_evaluate("ct-wtv", methods["wtv-truth"]["chosen"], one)
+    titles.append(f"wTV, true weights {oracle['psnr_db']:.1f} dB")
+    images.append(oracle["image"])
+    plt = pyplot()
+    fig, axes = plt.subplots(2, 3, figsize=(9.6, 6.6), layout="constrained")
+    for axis, image, title, k in zip(axes.flat, images, titles, range(6)):
+        shown = image[0, 0].detach().cpu().numpy()
+        axis.imshow(shown, cmap="gray", vmin=0, vmax=1 if k not in (1, 2) else float(images[2].max()) * 0.6)
+        axis.set_title(title, fontsize=9)
+        axis.axis("off")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", help="write the report (every validation score, the test scores)")
+    parser.add_argument("--figure", help="with --json of an earlier run: draw one test phantom (PNG)")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    if args.figure:
+        figure(json.loads(Path(args.json).read_text()), Path(args.figure))
+        return 0
     report = table()
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
