@@ -53,11 +53,17 @@ def prior_values(model: str = "lpn-phantom", *, count: int = 6, size: int = 128,
         images = images[..., start:start + crop, start:start + crop]
     result = {"model": entry.get("name", model), "images": f"{count} test-split phantoms, {images.shape[-1]}²",
               "noise": {}, "blur": {}, "worst_inversion_residual": 0.0}
+    clean = None
     for kind, levels in (("noise", noise_levels), ("blur", blur_levels)):
         for level in levels:
-            values = prior.fn(perturbed(images, kind, level))
+            if level == 0 and clean is not None:
+                result[kind][str(level)] = clean
+                continue
+            values = prior.fn(perturbed(images, kind, level)).tolist()
             result["worst_inversion_residual"] = max(result["worst_inversion_residual"], prior.last_residual)
-            result[kind][str(level)] = values.tolist()
+            result[kind][str(level)] = values
+            if level == 0:
+                clean = values
     return result
 
 

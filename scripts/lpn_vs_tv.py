@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-GRID = {"prior.strength": [0.001, 0.002, 0.005, 0.01, 0.02], "solver.max_iter": [15, 30]}
+GRID = {"prior.strength": [0.002, 0.003, 0.005, 0.007, 0.01], "solver.max_iter": [30, 60]}
 
 
 def one_image_seconds(overrides: dict, test) -> float:

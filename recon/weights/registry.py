@@ -17,7 +17,8 @@ what was expected.
 
 >>> sorted(shipped_models())      # doctest: +NORMALIZE_WHITESPACE
 ['drunet-small-general', 'drunet-small-phantom', 'drunet3d-small-radar', 'edm-small-natural', 'edm-small-phantom',
- 'unrolled-galaxy-admm', 'unrolled-limited-angle-lpd']
+ 'lpn-laplace-l2', 'lpn-laplace-pm', 'lpn-phantom', 'tv-weights-ct', 'unrolled-galaxy-admm',
+ 'unrolled-limited-angle-lpd']
 >>> network, entry = load_network("drunet-small-phantom")
 >>> entry["architecture"], entry["sha256"] == sha256_of(WEIGHTS_DIR / entry["file"])
 ('small-drunet', True)
