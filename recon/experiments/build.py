@@ -195,6 +195,8 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
         operator, y = ScaledOperator(operator, 1.0 / pixel), y / pixel
     prior = None if prior_kind == "none" else \
         build_prior(config, operator, y, 0.0 if strength is None else strength / pixel**2, echo)
+    if prior_kind == "lpn":
+        strength = prior.strength            # λ = prior.strength · ‖A‖² (recon.experiments.build_lpn)
     stopping = _stopping(config)
     if kind in LEARNED_SOLVERS:
         result = LEARNED_SOLVERS[kind](config, y, operator, prior, callback, measurement=measurement,
