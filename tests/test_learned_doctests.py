@@ -21,7 +21,8 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.experiments.segmentation", "recon.datasets.disc_phantoms",
            "recon.solvers.limited_angle", "recon.training.unrolled_tasks", "recon.networks.lpn",
            "recon.networks.edge_map_net", "recon.priors.learned_proximal", "recon.priors.weighted_tv",
-           "recon.training.prior_tasks", "recon.training.prior_config", "recon.experiments.tuning"]
+           "recon.training.prior_tasks", "recon.training.prior_config", "recon.experiments.tuning",
+           "recon.datasets.noise_estimation"]
 
 
 @pytest.mark.parametrize("name", MODULES)

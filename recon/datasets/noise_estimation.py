@@ -1,0 +1,88 @@
+r"""The noise level of a measurement, from the measurement alone: white Gaussian noise of standard deviation σ.
+
+Each estimator looks where the signal is (nearly) absent, and takes a median, so that the
+signal that is left there moves it little (Donoho and Johnstone's MAD; for a real Gaussian,
+:math:`\operatorname{median}|n| = 0.6745\,\sigma`):
+
+* **images** (deblurring): the finest diagonal wavelet band (Daubechies 2), where a blurred image
+  has almost no energy: :func:`skimage.restoration.estimate_sigma`;
+* **sinograms** (CT): the finest Daubechies-2 detail along the detector axis of each view. A
+  projection is smooth along its detector except at the object's edges, whereas neighbouring
+  *views* of a few-view scan differ by far more than the noise, so a 2D band would count them;
+* **k-space** (MRI): the sampled samples farthest from the centre (the outer ``periphery`` of
+  radii), where an image's spectrum has decayed. The noise is circular complex with
+  :math:`E|n|^2 = \sigma^2` (recon's convention, :func:`recon.datasets.simulate.add_gaussian_noise`),
+  so :math:`|n|` is Rayleigh with median :math:`\sigma\sqrt{\ln 2}`.
+
+Each returns one σ per batch item, in the data's units.
+
+>>> import torch
+>>> g = torch.Generator().manual_seed(0)
+>>> images = torch.zeros(2, 1, 64, 64) + torch.tensor([0.01, 0.1]).view(2, 1, 1, 1) * torch.randn(2, 1, 64, 64, generator=g)
+>>> [round(s, 2) for s in image_noise_sigma(images)]
+[0.01, 0.1]
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+MAD_TO_SIGMA = 1 / 0.6744897501960817          # 1 / Φ⁻¹(3/4)
+AIR = 0.02               # a sinogram bin whose smoothed value is below this share of the maximum is background
+MIN_BACKGROUND = 64      # fewer background coefficients than this: use every bin
+
+
+def _batched(data: torch.Tensor, name: str, spatial: int) -> np.ndarray:
+    if data.dim() < spatial + 1:
+        raise ValueError(f"{name}: expected a batch of {spatial}D arrays, got shape {tuple(data.shape)}")
+    return data.detach().cpu().numpy()
+
+
+def image_noise_sigma(images: torch.Tensor) -> list[float]:
+    """σ of each image of ``(batch, channel, H, W)`` from its finest diagonal wavelet band (channels averaged)."""
+    from skimage.restoration import estimate_sigma
+
+    array = _batched(images, "image_noise_sigma", 2)
+    return [float(np.mean([estimate_sigma(channel) for channel in item.reshape(-1, *item.shape[-2:])]))
+            for item in array]
+
+
+def sinogram_noise_sigma(sinograms: torch.Tensor) -> list[float]:
+    """σ of each sinogram of ``(batch, channel, views, detectors)`` from the finest detail along its detectors."""
+    import pywt
+
+    array = _batched(sinograms, "sinogram_noise_sigma", 2)
+    out = []
+    for item in array:
+        approximation, detail = pywt.dwt(item.reshape(-1, item.shape[-1]).astype(np.float64), "db2", axis=-1)
+        # the detector background: bins outside the object's shadow, where the projection is about 0
+        background = np.abs(approximation) <= AIR * np.abs(approximation).max()
+        chosen = detail[background] if background.sum() >= MIN_BACKGROUND else detail
+        out.append(float(np.median(np.abs(chosen)) * MAD_TO_SIGMA))
+    return out
+
+
+def kspace_noise_sigma(kspace: torch.Tensor, mask: torch.Tensor | None = None, *, periphery: float = 0.1) -> list[float]:
+    r"""σ (:math:`E|n|^2 = \sigma^2`) of each k-space of ``(batch, coils, rows, cols)``, centred.
+
+    :param mask: the sampled positions ``(rows, cols)`` (default: the non-zero samples of each item).
+    :param periphery: the share of sampled positions, farthest from the centre, that are used.
+    """
+    if not kspace.is_complex():
+        raise ValueError("kspace_noise_sigma: expected complex k-space")
+    rows, cols = kspace.shape[-2:]
+    v, u = torch.meshgrid(torch.arange(rows) - rows // 2, torch.arange(cols) - cols // 2, indexing="ij")
+    radius = torch.sqrt((v / rows) ** 2 + (u / cols) ** 2)
+    out = []
+    for item in kspace.detach().cpu():
+        sampled = (item.abs().sum(dim=0) > 0) if mask is None else mask.detach().cpu().bool()
+        if not bool(sampled.any()):
+            raise ValueError("kspace_noise_sigma: no sampled position")
+        cut = torch.quantile(radius[sampled].double(), 1 - periphery)
+        outer = sampled & (radius >= cut)
+        magnitudes = item[:, outer].abs().flatten().double()
+        out.append(float(magnitudes.median()) / math.sqrt(math.log(2)))
+    return out
