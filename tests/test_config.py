@@ -89,7 +89,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 10 + 21 + 27 + 4
+    assert len(dotted_keys) == 3 + 9 + 10 + 25 + 27 + 4
 
 
 def test_every_field_is_documented():
@@ -128,9 +128,9 @@ def test_validate_returns_a_new_dict_and_leaves_the_input_alone():
 @pytest.mark.parametrize("text, message", [
     ("solvr:\n  kind: fbp\n", f"my.yaml: solvr: unknown key (known: {TOP_KEYS})"),
     ("solver:\n  maxiter: 3\n", f"my.yaml: solver.maxiter: unknown key (known: {SOLVER_KEYS})"),
-    ("prior:\n  strength: abc\n", "my.yaml: prior.strength: expected a number, got 'abc'"),
+    ("prior:\n  strength: abc\n", "my.yaml: prior.strength: expected 'auto' or a number, got 'abc'"),
     ("solver:\n  max_iter: yes\n", "my.yaml: solver.max_iter: expected an integer, got true"),
-    ("prior:\n  strength: true\n", "my.yaml: prior.strength: expected a number, got true"),
+    ("prior:\n  strength: true\n", "my.yaml: prior.strength: expected 'auto' or a number, got true"),
     ("solver:\n  max_iter: 3.5\n", "my.yaml: solver.max_iter: expected an integer, got 3.5"),
     ("solver: [1, 2]\n", "my.yaml: solver: expected a mapping of settings, got [1, 2]"),
     ("output: 3\n", "my.yaml: output: expected a mapping of settings, got 3"),
@@ -245,7 +245,7 @@ def test_a_bad_override_value_fails_naming_the_override_and_key():
     assert override_error("solver.max_iter=-1") == (
         "--set solver.max_iter=-1: solver.max_iter: expected an integer >= 0, got -1")
     assert override_error("prior.strength=abc") == (
-        "--set prior.strength=abc: prior.strength: expected a number, got 'abc'")
+        "--set prior.strength=abc: prior.strength: expected 'auto' or a number, got 'abc'")
     assert override_error("solver.max_iter=[3") == (
         "--set solver.max_iter=[3: solver.max_iter: expected an integer, got '[3'")
     assert override_error("solver=3") == "--set solver=3: solver: expected a mapping of settings, got 3"

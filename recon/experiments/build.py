@@ -32,6 +32,7 @@ class Reconstruction:
     strength: float | None
     std: torch.Tensor | None = None          # posterior samplers: the per-pixel standard deviation
     samples: torch.Tensor | None = None      # ... and the samples, (samples, batch, ...), when kept
+    auto_strength: object | None = None      # prior.strength auto: recon.experiments.auto_strength.AutoStrength
 
     @classmethod
     def of(cls, result, seconds: float, strength: float | None) -> Reconstruction:

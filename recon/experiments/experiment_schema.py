@@ -87,9 +87,18 @@ PRIOR = Section({
                       "pixels (Wiener) or joint TV across bands (multiband deblurring); pnp and diffusion (a "
                       "trained denoiser or score network); unrolled (a trained unrolled solver, with solver.kind "
                       "unrolled); lpn (a learned proximal network, CT with admm or pdhg)."),
-    "strength": Field(float, 0.0, minimum=0,
+    "strength": Field("str-or-float", 0.0, choices=("auto",), minimum=0,
                       doc="Regularisation weight λ, read as strength_scale says; for pnp with hqs or red, λ / ‖A‖² "
-                          "(hqs: the data step's α at the end of the schedule); for lpn, λ / ‖A‖²."),
+                          "(hqs: the data step's α at the end of the schedule); for lpn, λ / ‖A‖². 'auto' (CT with "
+                          "tv, weighted-tv, l1-wavelet or tikhonov): chosen from the data by the discrepancy "
+                          "principle (recon.experiments.auto_strength)."),
+    "fixed_strength": Field(float, 0.002, minimum=0,
+                            doc="strength auto: the relative strength used when the data shows no noise."),
+    "discrepancy_tau": Field(float, 0.8, minimum=0, exclusive_minimum=True,
+                             doc="strength auto: τ in ‖Ax - y‖ = τ σ √m (0.8: chosen on the validation phantoms "
+                                 "for TV, where τ = 1 over-smooths)."),
+    "auto_trials": Field(int, 7, minimum=1, doc="strength auto: bisection solves on log λ in [1e-5, 0.1]."),
+    "auto_iterations": Field(int, 50, minimum=1, doc="strength auto: solver iterations of each trial."),
     "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
                             doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
                                 "'absolute': λ = strength. Radar (C-SALSA) ignores it: its prior acts on the "

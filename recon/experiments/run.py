@@ -141,12 +141,17 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
     image is on the data's own grid). :func:`run_experiment` calls it between reading and writing;
     tuning scripts and tests call it on simulated measurements.
     """
+    from recon.experiments.auto_strength import check_auto_applies, resolve_auto_strength
+
+    check_auto_applies(config, measurement.modality)
     if measurement.modality == "ct":
         from recon.experiments.build import build_operator, reconstruct
 
         operator = build_operator(config, measurement)
-        return reconstruct(config, measurement, operator, device=device, callback=callback, echo=echo), \
-            operator.geometry
+        config, auto = resolve_auto_strength(config, measurement, operator, echo)
+        result = reconstruct(config, measurement, operator, device=device, callback=callback, echo=echo)
+        result.auto_strength = auto
+        return result, operator.geometry
     if measurement.modality == "mimo":
         from recon.experiments.build_mimo import reconstruct_mimo
 
@@ -243,6 +248,10 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
                   "seconds": seconds, "device": device, "stop_reason": result.stop_reason,
                   "iterations": result.iterations, "prior_strength": result.strength}
+    auto = getattr(result, "auto_strength", None)
+    if auto is not None:        # prior.strength auto: what was chosen, from which noise, and how
+        provenance.update({"prior_strength_auto": auto.describe(), "prior_strength_relative": auto.strength,
+                           "noise_sigma": auto.sigmas, "noise_sigma_source": auto.sigma_source})
     for given, shown, what in ((measurement.ground_truth, shown_truth, "ground truth"),
                                (measurement.reference, shown_reference, measurement.reference_name or "reference")):
         if given is not None and shown is None:

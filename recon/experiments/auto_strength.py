@@ -1,0 +1,119 @@
+r"""``prior.strength: auto``: the regularisation strength chosen from the measurement alone (CT so far).
+
+**Noise.** σ per slice is the file's ``metadata@noise_sigma`` when it has one, else estimated
+from the sinogram itself (:func:`recon.datasets.noise_estimation.sinogram_noise_sigma`: the finest
+detail of the detector background).
+
+**Discrepancy principle** (Morozov). The residual :math:`r(\lambda) = \|Ax_\lambda - y\|` grows
+with λ; the chosen λ is where it meets :math:`\tau\,\sigma\sqrt m` (over the batch,
+:math:`\tau\sqrt{\sum_b m\,\sigma_b^2}`), :math:`m` the samples per slice. It needs no training
+data and no ground truth, only σ, and it is monotone, so a bisection on :math:`\log\lambda`
+finds it: ``prior.auto_trials`` short solves (``prior.auto_iterations`` each) bracket and halve
+the interval, then the config's own solve runs at the chosen strength. SURE and GCV need the
+divergence or the trace of the solver's Jacobian, which a nonlinear TV solve only gives by
+randomised probing (one more solve per probe); the discrepancy principle needs one residual.
+
+A measurement whose σ is 0 (a noiseless simulation) has no discrepancy to match: the strength
+falls back to ``prior.fixed_strength``, and the echo line says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+#: The relative strengths the bisection may choose between (``prior.strength_scale: relative``).
+LOWEST, HIGHEST = 1e-5, 0.1
+#: The CT priors whose strength auto can choose.
+AUTO_PRIORS = ("tv", "weighted-tv", "l1-wavelet", "tikhonov")
+
+
+@dataclass
+class AutoStrength:
+    """What ``auto`` chose and how: the strength, σ per slice and where it came from, the trials."""
+
+    strength: float
+    sigmas: list[float]
+    sigma_source: str
+    target: float
+    trials: list[tuple[float, float]]       # (strength, residual norm)
+    fallback: bool = False
+
+    def describe(self) -> str:
+        sigma = ", ".join(f"{s:.4g}" for s in self.sigmas[:4]) + (" ..." if len(self.sigmas) > 4 else "")
+        if self.fallback:
+            return (f"prior.strength auto: the data shows no noise (sigma {sigma}, {self.sigma_source}); "
+                    f"using prior.fixed_strength {self.strength:g}")
+        return (f"prior.strength auto: {self.strength:.4g} by the discrepancy principle, ||Ax - y|| = "
+                f"{self.target:.4g} (noise sigma {sigma}, {self.sigma_source}), {len(self.trials)} trial solves")
+
+
+def noise_of(measurement) -> tuple[list[float], str]:
+    """σ per slice and where it came from: the file's metadata, else the sinogram itself."""
+    from recon.datasets.noise_estimation import sinogram_noise_sigma
+
+    given = measurement.metadata.get("noise_sigma")
+    if given is not None:
+        values = [float(v) for v in given] if hasattr(given, "__len__") else [float(given)] * measurement.n_slices
+        if len(values) == measurement.n_slices:
+            return values, "metadata@noise_sigma"
+    return sinogram_noise_sigma(measurement.data), "estimated from the sinogram's detector background"
+
+
+def choose_strength(config: dict, measurement, operator) -> AutoStrength:
+    """The relative strength of the discrepancy principle for ``config`` on ``measurement`` (module text)."""
+    from recon.experiments.build import reconstruct
+
+    section = config["prior"]
+    sigmas, source = noise_of(measurement)
+    y = measurement.data
+    samples = y[0].numel()
+    target = section["discrepancy_tau"] * math.sqrt(samples * sum(s * s for s in sigmas))
+    scale = float(y.abs().max()) or 1.0
+    if target <= 1e-6 * scale * math.sqrt(samples * len(sigmas)):
+        return AutoStrength(section["fixed_strength"], sigmas, source, target, [], fallback=True)
+
+    short = {**config, "prior": {**section, "strength_scale": "relative"},
+             "solver": {**config["solver"], "max_iter": config["prior"]["auto_iterations"], "tol": 0.0}}
+    trials: list[tuple[float, float]] = []
+
+    def residual(strength: float) -> float:
+        trial = {**short, "prior": {**short["prior"], "strength": strength}}
+        image = reconstruct(trial, measurement, operator).image
+        value = float(torch.linalg.vector_norm((operator.A(image.to(y.dtype)) - y).flatten()))
+        trials.append((strength, value))
+        return value
+
+    low, high = math.log(LOWEST), math.log(HIGHEST)
+    for _ in range(config["prior"]["auto_trials"]):
+        middle = 0.5 * (low + high)
+        if residual(math.exp(middle)) > target:
+            high = middle
+        else:
+            low = middle
+    return AutoStrength(math.exp(0.5 * (low + high)), sigmas, source, target, trials)
+
+
+def resolve_auto_strength(config: dict, measurement, operator, echo=None) -> tuple[dict, AutoStrength | None]:
+    """``(config, how)``: the config with ``prior.strength: auto`` replaced by the chosen relative strength."""
+    section = config["prior"]
+    if section["strength"] != "auto":
+        return config, None
+    check_auto_applies(config, measurement.modality)
+    chosen = choose_strength(config, measurement, operator)
+    if echo is not None:
+        echo(chosen.describe())
+    return {**config, "prior": {**section, "strength": chosen.strength, "strength_scale": "relative"}}, chosen
+
+
+def check_auto_applies(config: dict, modality: str) -> None:
+    """One line when ``prior.strength: auto`` is asked of a modality or prior it does not serve yet."""
+    if config["prior"]["strength"] != "auto":
+        return
+    if modality != "ct":
+        raise ValueError(f"prior.strength: auto is available for CT so far; give a number for {modality}")
+    if config["prior"]["kind"] not in AUTO_PRIORS:
+        raise ValueError(f"prior.strength: auto chooses the strength of {', '.join(AUTO_PRIORS)}, not "
+                         f"{config['prior']['kind']}; give a number")

@@ -1,0 +1,93 @@
+"""``prior.strength: auto`` for CT: the discrepancy principle from the data's own noise level."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import replace
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from recon.cli import main
+from recon.datasets.heldout_problems import few_view_ct, few_view_ct_of
+from recon.experiments.config import load_experiment
+from recon.experiments.run import reconstruct_measurement, score
+
+
+def _blind(measurement):
+    """The measurement without its metadata@noise_sigma, so that auto estimates σ from the sinogram."""
+    return replace(measurement, metadata={k: v for k, v in measurement.metadata.items() if k != "noise_sigma"})
+
+
+def test_the_chosen_strength_meets_the_discrepancy():
+    scan = few_view_ct("validation", count=2, size=64, views=20)
+    config = load_experiment("ct-tv", ["prior.strength=auto", "solver.max_iter=300", "solver.tol=0"])
+    lines = []
+    result, _ = reconstruct_measurement(config, _blind(scan), echo=lines.append)
+    chosen = result.auto_strength
+    assert "by the discrepancy principle" in lines[0] and "estimated from the sinogram" in lines[0]
+    true = scan.metadata["noise_sigma"]
+    assert all(abs(e / t - 1) < 0.1 for e, t in zip(chosen.sigmas, true)), (chosen.sigmas, true)
+    from recon.experiments.build import build_operator
+
+    residual = float((build_operator(config, scan).A(result.image.double()) - scan.data.double()).norm())
+    target = 0.8 * math.sqrt(scan.data[0].numel() * sum(s * s for s in chosen.sigmas))
+    assert abs(residual / target - 1) < 0.1, (residual, target)          # the 300-iteration solve meets it
+    assert len(chosen.trials) == 7 and 1e-5 < chosen.strength < 0.1
+
+
+def test_auto_follows_the_noise_and_lands_near_the_best_of_a_grid():
+    """3 validation phantoms, 64², 20 views. Measured: at 2 % noise auto 28.68 dB (strength 0.00084) against the
+    grid's best 28.79; at 5 % 24.80 (0.0017) against 24.90."""
+    strengths, gaps = [], []
+    for noise in (0.02, 0.05):
+        scan = _blind(few_view_ct("validation", count=3, size=64, views=20, noise=noise))
+        auto, _ = reconstruct_measurement(load_experiment("ct-tv", ["prior.strength=auto", "solver.max_iter=200"]),
+                                          scan)
+        grid = [score(reconstruct_measurement(load_experiment("ct-tv", [f"prior.strength={s}", "solver.max_iter=200"]),
+                                              scan)[0].image, scan)[0]["psnr_db"] for s in (0.0005, 0.001, 0.002, 0.004)]
+        strengths.append(auto.auto_strength.strength)
+        gaps.append(max(grid) - score(auto.image, scan)[0]["psnr_db"])
+    assert strengths[1] > 1.5 * strengths[0], strengths
+    assert max(gaps) < 0.3, gaps
+
+
+def test_noiseless_data_falls_back_to_the_fixed_strength_and_says_so():
+    from recon.datasets.image_sources import phantom_images
+
+    truth = torch.from_numpy(np.stack(list(phantom_images("validation", 1, 64).values())))[:, None]
+    clean = _blind(few_view_ct_of(truth, "noiseless", views=20, noise=0.0))
+    lines = []
+    result, _ = reconstruct_measurement(load_experiment("ct-tv", ["prior.strength=auto", "solver.max_iter=20"]),
+                                        clean, echo=lines.append)
+    assert result.auto_strength.fallback and result.auto_strength.strength == 0.002
+    assert len(lines) == 1 and "shows no noise" in lines[0] and "prior.fixed_strength 0.002" in lines[0]
+
+
+def test_auto_where_it_does_not_apply_is_a_one_line_error():
+    scan = few_view_ct("validation", count=1, size=32, views=12)
+    with pytest.raises(ValueError, match="prior.strength: auto chooses the strength of tv, weighted-tv, l1-wavelet, "
+                                         "tikhonov, not pnp"):
+        reconstruct_measurement(load_experiment("ct-pnp", ["prior.strength=auto"]), scan)
+    from recon.datasets.heldout_problems import gaussian_deblur
+
+    blurred = gaussian_deblur("validation", size=32)[0]
+    with pytest.raises(ValueError, match="auto is available for CT so far; give a number for deblur"):
+        reconstruct_measurement(load_experiment("deblur-tv", ["prior.strength=auto"]), blurred)
+
+
+def test_recon_run_writes_what_auto_chose_into_the_output(tmp_path, capsys):
+    from recon.datasets.recon_format import write_measurement
+
+    scan = few_view_ct("validation", count=1, size=48, views=24)
+    path = write_measurement(tmp_path / "scan.h5", _blind(scan))
+    output = tmp_path / "out.h5"
+    assert main(["run", "ct-tv", "--input", str(path), "--output", str(output), "--set", "prior.strength=auto",
+                 "--set", "solver.max_iter=60", "--quiet"]) == 0
+    with h5py.File(output) as f:
+        provenance = dict(f["provenance"].attrs)
+    assert "discrepancy principle" in provenance["prior_strength_auto"]
+    assert provenance["noise_sigma_source"] == "estimated from the sinogram's detector background"
+    assert 1e-5 < provenance["prior_strength_relative"] < 0.1 and len(provenance["noise_sigma"]) == 1
