@@ -1,8 +1,8 @@
-r"""``prior.strength: auto``: the regularisation strength chosen from the measurement alone (CT so far).
+r"""``prior.strength: auto``: the regularisation strength chosen from the measurement alone (CT, deblurring).
 
 **Noise.** σ per slice is the file's ``metadata@noise_sigma`` when it has one, else estimated
-from the sinogram itself (:func:`recon.datasets.noise_estimation.sinogram_noise_sigma`: the finest
-detail of the detector background).
+from the data itself (:mod:`recon.datasets.noise_estimation`: for a sinogram the finest detail of
+the detector background, for a blurred image the finest diagonal wavelet band).
 
 **Discrepancy principle** (Morozov). The residual :math:`r(\lambda) = \|Ax_\lambda - y\|` grows
 with λ; the chosen λ is where it meets :math:`\tau\,\sigma\sqrt m` (over the batch,
@@ -26,8 +26,10 @@ import torch
 
 #: The relative strengths the bisection may choose between (``prior.strength_scale: relative``).
 LOWEST, HIGHEST = 1e-5, 0.1
-#: The CT priors whose strength auto can choose.
-AUTO_PRIORS = ("tv", "weighted-tv", "l1-wavelet", "tikhonov")
+#: τ of the discrepancy when prior.discrepancy_tau is null, chosen on each modality's validation data.
+DEFAULT_TAU = {"ct": 0.8, "deblur": 1.0}
+#: The priors whose strength auto can choose, per modality.
+AUTO_PRIORS = {"ct": ("tv", "weighted-tv", "l1-wavelet", "tikhonov"), "deblur": ("tv", "l1-wavelet", "l2", "tikhonov")}
 
 
 @dataclass
@@ -50,39 +52,50 @@ class AutoStrength:
                 f"{self.target:.4g} (noise sigma {sigma}, {self.sigma_source}), {len(self.trials)} trial solves")
 
 
-def noise_of(measurement) -> tuple[list[float], str]:
-    """σ per slice and where it came from: the file's metadata, else the sinogram itself."""
-    from recon.datasets.noise_estimation import sinogram_noise_sigma
-
+def _given_noise(measurement) -> list[float] | None:
     given = measurement.metadata.get("noise_sigma")
+    if given is None:
+        return None
+    values = [float(v) for v in given] if hasattr(given, "__len__") else [float(given)] * measurement.n_slices
+    return values if len(values) == measurement.n_slices else None
+
+
+def noise_of(measurement) -> tuple[list[float], str]:
+    """σ per slice (per image for deblurring) and where it came from: the file's metadata, else the data itself."""
+    from recon.datasets.noise_estimation import image_noise_sigma, sinogram_noise_sigma
+
+    given = _given_noise(measurement)
     if given is not None:
-        values = [float(v) for v in given] if hasattr(given, "__len__") else [float(given)] * measurement.n_slices
-        if len(values) == measurement.n_slices:
-            return values, "metadata@noise_sigma"
+        return given, "metadata@noise_sigma"
+    if measurement.modality == "deblur":
+        return image_noise_sigma(measurement.data), "estimated from the image's finest wavelet band"
     return sinogram_noise_sigma(measurement.data), "estimated from the sinogram's detector background"
 
 
-def choose_strength(config: dict, measurement, operator) -> AutoStrength:
-    """The relative strength of the discrepancy principle for ``config`` on ``measurement`` (module text)."""
-    from recon.experiments.build import reconstruct
+def choose_strength(config: dict, measurement, solve, forward) -> AutoStrength:
+    """The relative strength of the discrepancy principle for ``config`` on ``measurement`` (module text).
 
+    :param solve: ``solve(config) -> image``, the modality's reconstruction at a numeric strength.
+    :param forward: ``forward(image) -> A image``, in the units of ``measurement.data``.
+    """
     section = config["prior"]
     sigmas, source = noise_of(measurement)
     y = measurement.data
     samples = y[0].numel()
-    target = section["discrepancy_tau"] * math.sqrt(samples * sum(s * s for s in sigmas))
+    tau = section["discrepancy_tau"] if section["discrepancy_tau"] is not None else DEFAULT_TAU[measurement.modality]
+    target = tau * math.sqrt(samples * sum(s * s for s in sigmas))
     scale = float(y.abs().max()) or 1.0
     if target <= 1e-6 * scale * math.sqrt(samples * len(sigmas)):
         return AutoStrength(section["fixed_strength"], sigmas, source, target, [], fallback=True)
 
+    iterations = section["auto_iterations"] or max(1, config["solver"]["max_iter"] // 4)
     short = {**config, "prior": {**section, "strength_scale": "relative"},
-             "solver": {**config["solver"], "max_iter": config["prior"]["auto_iterations"], "tol": 0.0}}
+             "solver": {**config["solver"], "max_iter": iterations, "tol": 0.0}}
     trials: list[tuple[float, float]] = []
 
     def residual(strength: float) -> float:
-        trial = {**short, "prior": {**short["prior"], "strength": strength}}
-        image = reconstruct(trial, measurement, operator).image
-        value = float(torch.linalg.vector_norm((operator.A(image.to(y.dtype)) - y).flatten()))
+        image = solve({**short, "prior": {**short["prior"], "strength": strength}})
+        value = float(torch.linalg.vector_norm((forward(image) - y.to(image.dtype)).flatten()))
         trials.append((strength, value))
         return value
 
@@ -96,13 +109,36 @@ def choose_strength(config: dict, measurement, operator) -> AutoStrength:
     return AutoStrength(math.exp(0.5 * (low + high)), sigmas, source, target, trials)
 
 
-def resolve_auto_strength(config: dict, measurement, operator, echo=None) -> tuple[dict, AutoStrength | None]:
-    """``(config, how)``: the config with ``prior.strength: auto`` replaced by the chosen relative strength."""
+def resolve_auto_strength(config: dict, measurement, operator=None, echo=None) -> tuple[dict, AutoStrength | None]:
+    """``(config, how)``: the config with ``prior.strength: auto`` replaced by the chosen relative strength.
+
+    ``operator``: CT's, built already by the caller (deblurring builds its own from the file).
+    """
     section = config["prior"]
     if section["strength"] != "auto":
         return config, None
     check_auto_applies(config, measurement.modality)
-    chosen = choose_strength(config, measurement, operator)
+    if measurement.modality == "ct":
+        from recon.experiments.build import reconstruct
+
+        def solve(trial):
+            return reconstruct(trial, measurement, operator).image
+
+        forward = operator.A
+    else:
+        from recon.experiments.build_deblur import deblur_setup, reconstruct_deblur
+        from recon.operators.deblur_acquisition import MultibandAcquisition
+
+        setup = deblur_setup(config, measurement)
+        if isinstance(setup, MultibandAcquisition):
+            raise ValueError("prior.strength: auto is for single-band deblurring so far; give a number for a "
+                             "multiband file")
+
+        def solve(trial):
+            return reconstruct_deblur(trial, measurement).image
+
+        forward = setup.operator().A
+    chosen = choose_strength(config, measurement, solve, forward)
     if echo is not None:
         echo(chosen.describe())
     return {**config, "prior": {**section, "strength": chosen.strength, "strength_scale": "relative"}}, chosen
@@ -112,8 +148,12 @@ def check_auto_applies(config: dict, modality: str) -> None:
     """One line when ``prior.strength: auto`` is asked of a modality or prior it does not serve yet."""
     if config["prior"]["strength"] != "auto":
         return
-    if modality != "ct":
-        raise ValueError(f"prior.strength: auto is available for CT so far; give a number for {modality}")
-    if config["prior"]["kind"] not in AUTO_PRIORS:
-        raise ValueError(f"prior.strength: auto chooses the strength of {', '.join(AUTO_PRIORS)}, not "
+    if modality not in AUTO_PRIORS:
+        raise ValueError(f"prior.strength: auto is available for CT and deblurring so far; give a number for "
+                         f"{modality}")
+    kinds = AUTO_PRIORS[modality]
+    if config["prior"]["kind"] not in kinds:
+        raise ValueError(f"prior.strength: auto chooses the strength of {', '.join(kinds)}, not "
                          f"{config['prior']['kind']}; give a number")
+    if config["solver"].get("data_term") == "poisson":
+        raise ValueError("prior.strength: auto matches a Gaussian discrepancy; give a number with data_term poisson")

@@ -94,11 +94,14 @@ PRIOR = Section({
                           "principle (recon.experiments.auto_strength)."),
     "fixed_strength": Field(float, 0.002, minimum=0,
                             doc="strength auto: the relative strength used when the data shows no noise."),
-    "discrepancy_tau": Field(float, 0.8, minimum=0, exclusive_minimum=True,
-                             doc="strength auto: τ in ‖Ax - y‖ = τ σ √m (0.8: chosen on the validation phantoms "
-                                 "for TV, where τ = 1 over-smooths)."),
+    "discrepancy_tau": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
+                             doc="strength auto: τ in ‖Ax - y‖ = τ σ √m; null: 0.8 for CT (chosen on the validation "
+                                 "phantoms: τ = 1 over-smooths TV there), 1.0 for deblurring (chosen on the "
+                                 "validation photographs)."),
     "auto_trials": Field(int, 7, minimum=1, doc="strength auto: bisection solves on log λ in [1e-5, 0.1]."),
-    "auto_iterations": Field(int, 50, minimum=1, doc="strength auto: solver iterations of each trial."),
+    "auto_iterations": Field(int, None, minimum=1, nullable=True,
+                             doc="strength auto: solver iterations of each trial; null: solver.max_iter / 4, so "
+                                 "auto costs at most 1 + auto_trials / 4 solves."),
     "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
                             doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
                                 "'absolute': λ = strength. Radar (C-SALSA) ignores it: its prior acts on the "

@@ -159,7 +159,10 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
     if measurement.modality == "deblur":
         from recon.experiments.build_deblur import reconstruct_deblur
 
-        return reconstruct_deblur(config, measurement, device=device, callback=callback, echo=echo), None
+        config, auto = resolve_auto_strength(config, measurement, None, echo)
+        result = reconstruct_deblur(config, measurement, device=device, callback=callback, echo=echo)
+        result.auto_strength = auto
+        return result, None
     from recon.experiments.build_mri import reconstruct_mri
 
     return reconstruct_mri(config, measurement, device=device, callback=callback, echo=echo), None
