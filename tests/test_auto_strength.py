@@ -112,3 +112,17 @@ def test_recon_run_writes_what_auto_chose_into_the_output(tmp_path, capsys):
     assert "discrepancy principle" in provenance["prior_strength_auto"]
     assert provenance["noise_sigma_source"] == "estimated from the sinogram's detector background"
     assert 1e-5 < provenance["prior_strength_relative"] < 0.1 and len(provenance["noise_sigma"]) == 1
+
+
+def test_short_trials_that_cannot_resolve_the_discrepancy_fall_back_and_say_so():
+    """10 test phantoms at 5 % noise with 50-iteration trials: from λ ≈ 0.006 up the residual no longer moves
+    (192.31, under the target 195.3), so the bisection would run to 0.1 (measured 23.0 dB against 27.7)."""
+    from recon.datasets.image_sources import phantom_images
+
+    truth = torch.from_numpy(np.stack(list(phantom_images("test", 10, 128).values())))[:, None]
+    scan = _blind(few_view_ct_of(truth, "test phantoms", noise=0.05))
+    lines = []
+    result, _ = reconstruct_measurement(load_experiment("ct-tv", ["prior.strength=auto", "prior.auto_iterations=50"]),
+                                        scan, echo=lines.append)
+    assert result.auto_strength.saturated and result.auto_strength.strength == 0.002
+    assert "flat under the target" in lines[0] and "raise prior.auto_iterations" in lines[0]

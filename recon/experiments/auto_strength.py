@@ -14,7 +14,9 @@ divergence or the trace of the solver's Jacobian, which a nonlinear TV solve onl
 randomised probing (one more solve per probe); the discrepancy principle needs one residual.
 
 A measurement whose σ is 0 (a noiseless simulation) has no discrepancy to match: the strength
-falls back to ``prior.fixed_strength``, and the echo line says so.
+falls back to ``prior.fixed_strength``, and the echo line says so. So it does when two trials at
+different strengths leave the same residual under the target: the short solves stopped before the
+stronger prior could act (TV's dual variable had not grown to λ), and the bisection was blind.
 """
 
 from __future__ import annotations
@@ -42,9 +44,14 @@ class AutoStrength:
     target: float
     trials: list[tuple[float, float]]       # (strength, residual norm)
     fallback: bool = False
+    saturated: bool = False                 # the trial solves could not resolve the discrepancy
 
     def describe(self) -> str:
         sigma = ", ".join(f"{s:.4g}" for s in self.sigmas[:4]) + (" ..." if len(self.sigmas) > 4 else "")
+        if self.saturated:
+            return (f"prior.strength auto: the trial solves left ||Ax - y|| flat under the target {self.target:.4g} "
+                    f"(noise sigma {sigma}, {self.sigma_source}); using prior.fixed_strength {self.strength:g} "
+                    f"(raise prior.auto_iterations to resolve it)")
         if self.fallback:
             return (f"prior.strength auto: the data shows no noise (sigma {sigma}, {self.sigma_source}); "
                     f"using prior.fixed_strength {self.strength:g}")
@@ -106,7 +113,18 @@ def choose_strength(config: dict, measurement, solve, forward) -> AutoStrength:
             high = middle
         else:
             low = middle
+    if _saturated(trials, target):
+        return AutoStrength(section["fixed_strength"], sigmas, source, target, trials, fallback=True,
+                            saturated=True)
     return AutoStrength(math.exp(0.5 * (low + high)), sigmas, source, target, trials)
+
+
+def _saturated(trials: list[tuple[float, float]], target: float) -> bool:
+    """Whether two trials at different strengths, both under the target, left the same residual: the short
+    solves stopped before the stronger prior could act (TV's dual has not grown to λ), so the bisection was
+    blind there."""
+    under = sorted((strength, value) for strength, value in trials if value <= target)
+    return any(abs(a[1] - b[1]) <= 1e-5 * b[1] for a, b in zip(under, under[1:]))
 
 
 def resolve_auto_strength(config: dict, measurement, operator=None, echo=None) -> tuple[dict, AutoStrength | None]:
