@@ -16,7 +16,9 @@ randomised probing (one more solve per probe); the discrepancy principle needs o
 A measurement whose σ is 0 (a noiseless simulation) has no discrepancy to match: the strength
 falls back to ``prior.fixed_strength``, and the echo line says so. So it does when two trials at
 different strengths leave the same residual under the target: the short solves stopped before the
-stronger prior could act (TV's dual variable had not grown to λ), and the bisection was blind.
+stronger prior could act (TV's dual variable had not grown to λ), and the bisection was blind; and
+when every trial falls on one side of the target (short solves of a well-posed scan that never fit
+the data down to the noise).
 """
 
 from __future__ import annotations
@@ -49,9 +51,10 @@ class AutoStrength:
     def describe(self) -> str:
         sigma = ", ".join(f"{s:.4g}" for s in self.sigmas[:4]) + (" ..." if len(self.sigmas) > 4 else "")
         if self.saturated:
-            return (f"prior.strength auto: the trial solves left ||Ax - y|| flat under the target {self.target:.4g} "
-                    f"(noise sigma {sigma}, {self.sigma_source}); using prior.fixed_strength {self.strength:g} "
-                    f"(raise prior.auto_iterations to resolve it)")
+            return (f"prior.strength auto: the trial solves did not resolve ||Ax - y|| = {self.target:.4g} between "
+                    f"strengths {LOWEST:g} and {HIGHEST:g} (flat, or all on one side; noise sigma {sigma}, "
+                    f"{self.sigma_source}); using prior.fixed_strength {self.strength:g} (raise "
+                    f"prior.auto_iterations to resolve it)")
         if self.fallback:
             return (f"prior.strength auto: the data shows no noise (sigma {sigma}, {self.sigma_source}); "
                     f"using prior.fixed_strength {self.strength:g}")
@@ -113,7 +116,8 @@ def choose_strength(config: dict, measurement, solve, forward) -> AutoStrength:
             high = middle
         else:
             low = middle
-    if _saturated(trials, target):
+    bracketed = any(v > target for _, v in trials) and any(v <= target for _, v in trials)
+    if _saturated(trials, target) or not bracketed:
         return AutoStrength(section["fixed_strength"], sigmas, source, target, trials, fallback=True,
                             saturated=True)
     return AutoStrength(math.exp(0.5 * (low + high)), sigmas, source, target, trials)
