@@ -22,7 +22,7 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.solvers.limited_angle", "recon.training.unrolled_tasks", "recon.networks.lpn",
            "recon.networks.edge_map_net", "recon.priors.learned_proximal", "recon.priors.weighted_tv",
            "recon.training.prior_tasks", "recon.training.prior_config", "recon.experiments.tuning",
-           "recon.datasets.noise_estimation"]
+           "recon.datasets.noise_estimation", "recon.experiments.auto_strength"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -19,6 +19,12 @@ different strengths leave the same residual under the target: the short solves s
 stronger prior could act (TV's dual variable had not grown to λ), and the bisection was blind; and
 when every trial falls on one side of the target (short solves of a well-posed scan that never fit
 the data down to the noise).
+
+>>> AutoStrength(0.0011, [0.43, 0.26], "metadata@noise_sigma", 72.8, [(0.001, 70.1)] * 7).describe()[:57]
+'prior.strength auto: 0.0011 by the discrepancy principle,'
+>>> check_auto_applies({"prior": {"strength": "auto", "kind": "tv"}, "solver": {}}, "mri")
+Traceback (most recent call last):
+ValueError: prior.strength: auto is available for CT and deblurring so far; give a number for mri
 """
 
 from __future__ import annotations
