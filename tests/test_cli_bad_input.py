@@ -136,7 +136,7 @@ def test_config_with_unknown_key(capsys, tmp_path):
 def test_config_with_wrong_type(capsys, tmp_path):
     config = _config(tmp_path, "name: mine\nprior:\n  kind: tv\n  strength: strong\n")
     _fails(capsys, tmp_path, "--input", str(_scan(tmp_path / "scan.h5")), experiment=config,
-           expect=("experiment.yaml", "prior.strength", "expected a number", "'strong'"))
+           expect=("experiment.yaml", "prior.strength", "expected 'auto' or a number", "'strong'"))
 
 
 def test_config_with_negative_iteration_count(capsys, tmp_path):
