@@ -33,10 +33,10 @@ def datasets(modality: str):
     if modality == "deblur":
         return deblur_datasets()
     from recon.datasets.heldout_problems import few_view_ct_of
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
     from recon.datasets.phantoms import shepp_logan
 
-    phantoms = torch.from_numpy(np.stack(list(phantom_images("test", 10, 128).values())))[:, None]
+    phantoms = phantom_batch("test", 10, 128)
     out = {f"phantoms-30views-{int(n * 100)}pct": few_view_ct_of(phantoms, "test phantoms", noise=n)
            for n in (0.01, 0.02, 0.05)}
     out["phantoms-180views-1pct"] = few_view_ct_of(phantoms, "test phantoms", views=180, noise=0.01)

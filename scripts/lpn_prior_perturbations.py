@@ -41,13 +41,13 @@ def perturbed(images: torch.Tensor, kind: str, level: float, seed: int = 0) -> t
 def prior_values(model: str = "lpn-phantom", *, count: int = 6, size: int = 128, crop: int | None = None,
                  noise_levels=NOISE_LEVELS, blur_levels=BLUR_LEVELS) -> dict:
     """R of each test phantom at each level of each perturbation: ``{"noise": {level: [R...]}, "blur": ...}``."""
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
     from recon.priors.learned_proximal import LearnedProximal
     from recon.weights.registry import load_network
 
     network, entry = load_network(model)
     prior = LearnedProximal(network.double(), inversion_steps=300, tolerance=1e-5)   # R is stationary in y: 1e-8 relative
-    images = torch.from_numpy(np.stack(list(phantom_images("test", count, size).values())))[:, None].double()
+    images = phantom_batch("test", count, size).double()
     if crop is not None:
         start = (size - crop) // 2
         images = images[..., start:start + crop, start:start + crop]

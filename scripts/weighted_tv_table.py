@@ -43,8 +43,8 @@ def oracle_evaluate(config_name: str, overrides: dict, measurement) -> dict:
     """:func:`recon.experiments.tuning.evaluate` for weighted TV whose weights come from the ground truth."""
     from recon.experiments.build import build_operator, prior_strength
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import score
     from recon.experiments.stopping_rules import stopping_from_config
+    from recon.experiments.tuning import outcome
     from recon.priors import WeightedTV, weights_from_pilot
     from recon.solvers.pdhg import pdhg
 
@@ -57,10 +57,7 @@ def oracle_evaluate(config_name: str, overrides: dict, measurement) -> dict:
     prior = WeightedTV(prior_strength(config, operator, y), weights)
     result = pdhg(y, operator, prior, stopping=stopping_from_config(config),
                   preconditioning=config["solver"]["preconditioning"])
-    seconds = time.perf_counter() - started
-    means, per_image = score(result.x, measurement)
-    return {"psnr_db": means["psnr_db"], "ssim": means["ssim"], "per_image_psnr_db": per_image["psnr_db"],
-            "seconds": seconds, "iterations": result.iterations, "mean_posterior_std": None, "image": result.x}
+    return {**outcome(result.x, measurement, time.perf_counter() - started, result.iterations), "image": result.x}
 
 
 def table(echo=print) -> dict:
@@ -102,11 +99,10 @@ def table(echo=print) -> dict:
     return report
 
 
-def figure(report: dict, path: Path, index: int = 0) -> None:
-    """One test phantom: its FBP, the network's |∇x| against the true one, and TV, network-weighted and
+def figure(report: dict, path: Path) -> None:
+    """The first test phantom: its FBP, the network's |∇x| against the true one, and TV, network-weighted and
     truth-weighted TV at their chosen settings."""
     from recon.datasets.heldout_problems import few_view_ct
-    from recon.datasets.measurement import Measurement
     from recon.experiments.build import build_operator
     from recon.experiments.config import load_experiment
     from recon.experiments.run import reconstruct_measurement, score
@@ -115,9 +111,7 @@ def figure(report: dict, path: Path, index: int = 0) -> None:
     from recon.priors import gradient_magnitude
     from recon.weights.registry import load_network
 
-    test = few_view_ct("test", count=10)
-    one = Measurement("ct", test.data[index:index + 1], test.geometry, test.format, None,
-                      ground_truth=test.ground_truth[index:index + 1], metadata=test.metadata)
+    one = few_view_ct("test", count=1)          # the first of the 10 test phantoms, with the same noise
     methods = report["methods"]
     images, titles = [], []
     config = load_experiment("ct-awtv")

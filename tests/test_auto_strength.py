@@ -6,9 +6,7 @@ import math
 from dataclasses import replace
 
 import h5py
-import numpy as np
 import pytest
-import torch
 
 from recon.cli import main
 from recon.datasets.heldout_problems import few_view_ct, few_view_ct_of
@@ -55,9 +53,9 @@ def test_auto_follows_the_noise_and_lands_near_the_best_of_a_grid():
 
 
 def test_noiseless_data_falls_back_to_the_fixed_strength_and_says_so():
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
 
-    truth = torch.from_numpy(np.stack(list(phantom_images("validation", 1, 64).values())))[:, None]
+    truth = phantom_batch("validation", 1, 64)
     clean = _blind(few_view_ct_of(truth, "noiseless", views=20, noise=0.0))
     lines = []
     result, _ = reconstruct_measurement(load_experiment("ct-tv", ["prior.strength=auto", "solver.max_iter=20"]),
@@ -117,9 +115,9 @@ def test_recon_run_writes_what_auto_chose_into_the_output(tmp_path, capsys):
 def test_short_trials_that_cannot_resolve_the_discrepancy_fall_back_and_say_so():
     """10 test phantoms at 5 % noise with 50-iteration trials: from λ ≈ 0.006 up the residual no longer moves
     (192.31, under the target 195.3), so the bisection would run to 0.1 (measured 23.0 dB against 27.7)."""
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
 
-    truth = torch.from_numpy(np.stack(list(phantom_images("test", 10, 128).values())))[:, None]
+    truth = phantom_batch("test", 10, 128)
     scan = _blind(few_view_ct_of(truth, "test phantoms", noise=0.05))
     lines = []
     result, _ = reconstruct_measurement(load_experiment("ct-tv", ["prior.strength=auto", "prior.auto_iterations=50"]),

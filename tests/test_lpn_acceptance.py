@@ -57,11 +57,9 @@ def phantom_lpn():
 
 
 def test_the_shipped_ct_prior_is_convex_on_random_segments_and_its_output_is_the_gradient(phantom_lpn):
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
 
-    import numpy as np
-
-    images = torch.from_numpy(np.stack(list(phantom_images("test", 6, 64).values())))[:, None].double()
+    images = phantom_batch("test", 6, 64).double()
     g = torch.Generator().manual_seed(0)
     a = images[:3] + 0.1 * torch.randn(3, 1, 64, 64, generator=g, dtype=torch.float64)
     b = images[3:] + 0.3 * torch.rand(3, 1, 64, 64, generator=g, dtype=torch.float64)

@@ -14,9 +14,9 @@ from recon.datasets.noise_estimation import image_noise_sigma, kspace_noise_sigm
 def test_sinogram_estimate_within_ten_percent(views, noise):
     """Measured ratios 0.93-1.07 (30 views) and 0.98-1.02 (180 views) on 4 test phantoms."""
     from recon.datasets.heldout_problems import few_view_ct_of
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
 
-    truth = torch.from_numpy(np.stack(list(phantom_images("test", 4, 128).values())))[:, None]
+    truth = phantom_batch("test", 4, 128)
     scan = few_view_ct_of(truth, "test phantoms", views=views, noise=noise)
     ratios = np.array(sinogram_noise_sigma(scan.data)) / np.array(scan.metadata["noise_sigma"])
     assert np.all(np.abs(ratios - 1) < 0.1), ratios
@@ -25,9 +25,9 @@ def test_sinogram_estimate_within_ten_percent(views, noise):
 def test_without_the_detector_background_the_object_edges_inflate_the_estimate():
     """The check can fail: a sinogram with no air around the object (every bin inside it) at 0.5 % noise."""
     from recon.datasets.heldout_problems import few_view_ct_of
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
 
-    truth = torch.from_numpy(np.stack(list(phantom_images("test", 2, 128).values())))[:, None]
+    truth = phantom_batch("test", 2, 128)
     scan = few_view_ct_of(truth, "test phantoms", views=30, noise=0.005)
     inside = scan.data[..., 60:124]                         # the central detector bins only
     ratios = np.array(sinogram_noise_sigma(inside)) / np.array(scan.metadata["noise_sigma"])

@@ -36,10 +36,9 @@ BRAIN_COLUMNS = slice(44, 212)   # the filled phase-encode columns of brain_alia
 def few_view_ct(split: str, *, count: int = 10, size: int = 128, views: int = 30, noise: float = 0.02,
                 seed: int = 0) -> Measurement:
     """``count`` phantoms of ``split`` as one few-view parallel-beam measurement (a slice each)."""
-    from recon.datasets.image_sources import phantom_images
+    from recon.datasets.image_sources import phantom_batch
 
-    truth = torch.from_numpy(np.stack(list(phantom_images(split, count, size).values())))[:, None]
-    return few_view_ct_of(truth, f"{count} COULE-like {split} phantoms", views=views, noise=noise, seed=seed)
+    return few_view_ct_of(phantom_batch(split, count, size), f"{count} COULE-like {split} phantoms", views=views, noise=noise, seed=seed)
 
 
 def few_view_ct_of(truth: torch.Tensor, name: str, *, views: int = 30, noise: float = 0.02,

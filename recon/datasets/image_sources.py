@@ -118,11 +118,16 @@ def medical_images(split: str) -> dict[str, np.ndarray]:
 
 def phantom_images(split: str, count: int, size: int = 128) -> dict[str, np.ndarray]:
     """``count`` COULE-like phantoms of one split, named ``phantom-SEED-K``."""
+    seed = PHANTOM_SEEDS[split]
+    stack = phantom_batch(split, count, size).numpy()[:, 0]
+    return {f"phantom-{seed}-{k}": image for k, image in enumerate(stack)}
+
+
+def phantom_batch(split: str, count: int, size: int = 128):
+    """The phantoms of :func:`phantom_images` as one float32 tensor ``(count, 1, size, size)``."""
     from recon.datasets.phantoms import random_phantoms
 
-    seed = PHANTOM_SEEDS[split]
-    stack = random_phantoms(size, count, seed=seed).numpy()[:, 0]
-    return {f"phantom-{seed}-{k}": image for k, image in enumerate(stack)}
+    return random_phantoms(size, count, seed=PHANTOM_SEEDS[split]).float()
 
 
 def radar_volumes(split: str, count: int) -> dict[str, np.ndarray]:

@@ -122,13 +122,10 @@ def _network_weights(config: dict, operator, y: torch.Tensor, echo) -> torch.Ten
     from recon.networks.edge_map_net import image_scale
     from recon.operators import fbp
     from recon.priors import weights_from_magnitude
-    from recon.weights.registry import WeightsError, load_network
+    from recon.weights.registry import load_configured_network
 
     section = config["prior"]
-    try:
-        network, entry = load_network(section["pilot_network"])
-    except WeightsError as error:
-        raise WeightsError(f"prior.pilot_network: {error}") from None
+    network, entry = load_configured_network("prior.pilot_network", section["pilot_network"])
     if entry.get("architecture") != "edge-map-net":
         raise ValueError(f"prior.pilot_network: {entry.get('name')} is a {entry.get('architecture')} network, "
                          f"not an edge map (architecture edge-map-net)")

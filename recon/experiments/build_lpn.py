@@ -26,14 +26,11 @@ def lpn_prior(config: dict, operator, y: torch.Tensor, echo=None):
     from recon.priors.denoiser_scaling import image_range
     from recon.priors.learned_proximal import LearnedProximal
     from recon.solvers.pnp_common import operator_norm_squared
-    from recon.weights.registry import WeightsError, load_network
+    from recon.weights.registry import load_configured_network
 
     section = config["prior"]
     key = "prior.weights" if section["weights"] else "prior.denoiser"
-    try:
-        network, entry = load_network(section["weights"] or section["denoiser"])
-    except WeightsError as error:
-        raise WeightsError(f"{key}: {error}") from None
+    network, entry = load_configured_network(key, section["weights"] or section["denoiser"])
     if not hasattr(network, "potential"):
         raise ValueError(f"{key}: {entry.get('name')} is a {entry.get('architecture')} network, not a learned "
                          f"proximal network (architecture lpn)")

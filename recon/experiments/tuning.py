@@ -45,23 +45,30 @@ def evaluate(config_name: str, overrides: dict, measurement) -> dict:
                 "iterations": parts[-1]["iterations"],
                 "mean_posterior_std": sum(spreads) / len(spreads) if spreads else None}
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement, score
+    from recon.experiments.run import reconstruct_measurement
 
     config = load_experiment(config_name, [f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
                                            for k, v in overrides.items()])
     started = time.perf_counter()
     result, _ = reconstruct_measurement(config, measurement)
-    seconds = time.perf_counter() - started
-    image = result.image.detach().cpu()
+    return outcome(result.image, measurement, time.perf_counter() - started, result.iterations,
+                   getattr(result, "std", None))
+
+
+def outcome(image, measurement, seconds: float, iterations: int, std=None) -> dict:
+    """The scores of one reconstruction as ``recon run`` computes them, with its time and iterations."""
+    from recon.experiments.run import score
+
+    image = image.detach().cpu()
     if measurement.modality == "deblur":
         from recon.experiments.deblur_stacks import as_stacks
 
         image, measurement, _ = as_stacks(image, measurement)
     means, per_image = score(image, measurement)
     return {"psnr_db": means["psnr_db"], "ssim": means["ssim"], "per_image_psnr_db": per_image["psnr_db"],
-            "seconds": seconds, "iterations": result.iterations,
+            "seconds": seconds, "iterations": iterations,
             # posterior samplers: the per-pixel spread of their samples (sample k from seed + k)
-            "mean_posterior_std": None if result.std is None else float(result.std.mean())}
+            "mean_posterior_std": None if std is None else float(std.mean())}
 
 
 def grid_scores(config_name: str, grid: dict, validation, echo=print, label: str = "") -> list[dict]:

@@ -52,13 +52,11 @@ def _softplus(t: torch.Tensor, beta: float) -> torch.Tensor:
 
 
 class _GradientOfPotential(nn.Module):
-    """:math:`f(x) = \\nabla\\psi(x)` by autograd, with a graph only when the caller records one."""
+    """:math:`f(x) = \\nabla\\psi(x)` by autograd, with a graph only when the caller records one.
 
-    def constrained(self) -> list[torch.Tensor]:
-        raise NotImplementedError
-
-    def potential(self, x: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    A subclass defines ``potential(x)`` (:math:`\\psi` per sample) and ``constrained()`` (the weights kept
+    non-negative).
+    """
 
     @torch.no_grad()
     def project(self) -> None:

@@ -93,7 +93,9 @@ class LearnedProximal(Prior):
 
         ``last_residual`` holds :math:`\max_i |f(y)_i - u_i|` afterwards.
         """
-        u = self._network_dtype(self._unit(x))
+        return self._invert_unit(self._network_dtype(self._unit(x)))
+
+    def _invert_unit(self, u: torch.Tensor) -> torch.Tensor:
         y = self._minimise(lambda y: self.network.potential(y).sum() - (u * y).sum(), u)
         with torch.no_grad():
             self.last_residual = float((self.network(y) - u).abs().max())
@@ -105,7 +107,7 @@ class LearnedProximal(Prior):
     def unit_prior(self, u: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         r""":math:`R(u)` per image in the network's units (``y``: :math:`f^{-1}(u)` if already known)."""
         u = self._network_dtype(u)
-        y = self.invert(self.low + self.span * u) if y is None else y
+        y = self._invert_unit(u) if y is None else y
         with torch.no_grad():
             inner = (u * y).flatten(1).sum(dim=1) - 0.5 * u.pow(2).flatten(1).sum(dim=1)
             return inner - self.network.potential(y)

@@ -95,7 +95,7 @@ class PhantomLPNTask(_ProximalMatching):
     validation_label = "validation MSE"
 
     def __init__(self, config: dict, device):
-        from recon.datasets.image_sources import phantom_images
+        from recon.datasets.image_sources import phantom_batch, phantom_images
         from recon.training.patches import PatchSampler
 
         problem, network = config["problem"], config["network"]
@@ -106,10 +106,8 @@ class PhantomLPNTask(_ProximalMatching):
         train = list(phantom_images("train", problem["train_count"], problem["size"]).values())
         self.sampler = PatchSampler({"phantom": train}, {"phantom": 1.0}, patch=problem["patch"],
                                     generator=torch.Generator())
-        validation = torch.stack([torch.from_numpy(image) for image in
-                                  phantom_images("validation", problem["validation_count"], problem["size"]).values()])
         noise = torch.Generator().manual_seed(config["training"]["seed"] + 1)
-        truth = validation[:, None]
+        truth = phantom_batch("validation", problem["validation_count"], problem["size"])
         noisy = truth + problem["sigma"] * torch.randn(truth.shape, generator=noise)
         self._validation = [((noisy.to(device),), truth.to(device), torch.ones(len(truth), device=device))]
 
@@ -191,17 +189,14 @@ class EdgeMapTask:
     validation_label = "validation MSE of |∇x|"
 
     def __init__(self, config: dict, device):
-        from recon.datasets.image_sources import phantom_images
+        from recon.datasets.image_sources import phantom_batch
 
         problem, network, self.training = config["problem"], config["network"], config["training"]
         self.problem, self.device = problem, device
         self.arguments = {"channels": [network["width"] * 2**level for level in range(network["levels"])],
                           "blocks": network["blocks"]}
-        self.train = torch.stack([torch.from_numpy(image) for image in
-                                  phantom_images("train", problem["train_count"], problem["size"]).values()])[:, None]
-        validation = torch.stack([torch.from_numpy(image) for image in
-                                  phantom_images("validation", problem["validation_count"],
-                                                 problem["size"]).values()])[:, None]
+        self.train = phantom_batch("train", problem["train_count"], problem["size"])
+        validation = phantom_batch("validation", problem["validation_count"], problem["size"])
         self._operators: dict[int, object] = {}
         noise = torch.Generator().manual_seed(self.training["seed"] + 1)
         self._validation = [self._example(validation, problem["views"], problem["noise"], noise)]

@@ -213,6 +213,14 @@ def load_network(name_or_path: str):
     return network.eval(), description
 
 
+def load_configured_network(key: str, name_or_path: str):
+    """:func:`load_network` for a config key: a failure's one line starts with the key (``prior.weights: ...``)."""
+    try:
+        return load_network(name_or_path)
+    except WeightsError as error:
+        raise WeightsError(f"{key}: {error}") from None
+
+
 def _noise_line(entry: dict) -> str:
     """How the model's training noise was drawn: a σ range, or a diffusion model's log-normal σ."""
     noise = entry.get("noise")
