@@ -47,14 +47,11 @@ def lpn_prior(config: dict, operator, y: torch.Tensor, echo=None):
     return prior
 
 
-def solve_lpn(config: dict, y: torch.Tensor, operator, prior, callback, **context):
-    """ADMM or PDHG with the steps at which the learned prox is exact and one call (module text)."""
+def solve_lpn(config: dict, y: torch.Tensor, operator, prior, callback):
+    """ADMM or PDHG with the steps at which :func:`lpn_prior`'s prox is exact and one call (module text)."""
     from recon.experiments.stopping_rules import stopping_from_config
-    from recon.priors.learned_proximal import LearnedProximal
 
     solver = config["solver"]
-    if not isinstance(prior, LearnedProximal):
-        raise ValueError(f"solver.kind: {solver['kind']} with a learned proximal network needs prior.kind lpn")
     stopping = stopping_from_config(config)
     if solver["constraint"] != "none":
         raise ValueError("solver.constraint: the learned prox is the whole prior step; set solver.constraint=none")

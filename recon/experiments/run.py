@@ -251,7 +251,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                   "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
                   "seconds": seconds, "device": device, "stop_reason": result.stop_reason,
                   "iterations": result.iterations, "prior_strength": result.strength}
-    auto = getattr(result, "auto_strength", None)
+    auto = result.auto_strength
     if auto is not None:        # prior.strength auto: what was chosen, from which noise, and how
         provenance.update({"prior_strength_auto": auto.describe(), "prior_strength_relative": auto.strength,
                            "noise_sigma": auto.sigmas, "noise_sigma_source": auto.sigma_source})

@@ -51,8 +51,7 @@ def evaluate(config_name: str, overrides: dict, measurement) -> dict:
                                            for k, v in overrides.items()])
     started = time.perf_counter()
     result, _ = reconstruct_measurement(config, measurement)
-    return outcome(result.image, measurement, time.perf_counter() - started, result.iterations,
-                   getattr(result, "std", None))
+    return outcome(result.image, measurement, time.perf_counter() - started, result.iterations, result.std)
 
 
 def outcome(image, measurement, seconds: float, iterations: int, std=None) -> dict:
