@@ -111,19 +111,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--overwrite", action="store_true", help="replace existing JSON or figure files")
 
     train = commands.add_parser(
-        "train", help="train a network (denoiser, diffusion, unrolled, weights, lpn) from a training config; "
-                      "checkpoints, resume, curve figure",
+        "train", help="train a network (denoiser, diffusion, unrolled, weights, lpn) or learn a variational "
+                      "model's hyperparameters (bilevel) from a training config",
         description="Train KIND (denoiser; diffusion: a score network over every noise level; unrolled: a solver "
                     "trained end to end through its operator; weights: the network that gives weighted TV its "
                     "weights; lpn: a learned proximal network) as CONFIG says "
                     "(a shipped training config name, e.g. denoiser-general or diffusion-phantom, "
                     "or a YAML file): seeded, with a progress bar of the loss and validation PSNR, a checkpoint "
                     "in OUTPUT-DIR that a rerun resumes from, and at the end NAME.safetensors, its manifest "
-                    "entry NAME.json and the training curve NAME-training.png. Runs on CUDA when there is one.")
-    train.add_argument("kind", choices=("denoiser", "diffusion", "unrolled", "weights", "lpn"), metavar="KIND",
+                    "entry NAME.json and the training curve NAME-training.png. Runs on CUDA when there is one. "
+                    "hyperparameters: bilevel learning (MAID or HOAG) of a variational model's θ from clean and "
+                    "noisy pairs, e.g. bilevel-tv; writes NAME.yaml (a recon run config using the learned θ), "
+                    "NAME.json (θ, PSNRs, loss history) and NAME.png (loss against lower-level iterations).")
+    train.add_argument("kind", choices=("denoiser", "diffusion", "unrolled", "weights", "lpn", "hyperparameters"),
+                       metavar="KIND",
                        help="denoiser, diffusion, unrolled (a solver trained end to end; torchrun for several "
                             "processes: torchrun --nproc_per_node 2 -m recon train unrolled CONFIG), weights "
-                            "(e.g. tv-weights-ct) or lpn (e.g. lpn-phantom)")
+                            "(e.g. tv-weights-ct), lpn (e.g. lpn-phantom) or hyperparameters (e.g. bilevel-tv)")
     train.add_argument("config", metavar="CONFIG", help="training config name or YAML path")
     train.add_argument("--output-dir", metavar="DIR", help="where checkpoints and weights go (default: runs/NAME)")
     train.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -230,6 +234,8 @@ def _run_train(args) -> int:
 
     if args.kind in ("unrolled", "weights", "lpn"):
         return _run_train_unrolled(args)
+    if args.kind == "hyperparameters":
+        return _run_train_hyperparameters(args)
     from recon.training.denoiser_config import load_training_config
     from recon.training.denoiser_training import check_training_kind, train_denoiser
 
@@ -265,6 +271,36 @@ def _run_train_unrolled(args) -> int:
     if entry is not None:            # rank 0 of a torchrun job, or the only process
         print(f"wrote {output_dir}/{entry['file']} (sha256 {entry['sha256'][:12]}..., validation loss "
               f"{entry['validation']['loss']:.4f})")
+    return 0
+
+
+def _run_train_hyperparameters(args) -> int:
+    import shlex
+
+    from tqdm import tqdm
+
+    from recon.training.hyperparameter_config import load_hyperparameter_config
+    from recon.training.hyperparameter_training import train_hyperparameters
+
+    config = load_hyperparameter_config(args.config, args.overrides)
+    output_dir = args.output_dir or f"runs/{config['name']}"
+    command = "recon " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
+    method = config["method"]
+    bar = tqdm(total=method["budget"] or method["max_iterations"], desc=method["kind"], disable=args.quiet,
+               unit=" lower-level its" if method["budget"] else " outer its")
+
+    def progress(row):
+        bar.update((row["total_iterations"] if method["budget"] else row["iteration"]) - bar.n)
+        bar.set_postfix_str(f"loss {row['loss']:.5g}, theta ({row['theta'][0]:.3f}, {row['theta'][1]:.3f})")
+
+    try:
+        record = train_hyperparameters(config, output_dir, progress=progress, command=command,
+                                       device=None if args.device == "auto" else args.device)
+    finally:
+        bar.close()
+    learned = ", ".join(f"{key} {value:.4g}" for key, value in record["learned"].items())
+    print(f"wrote {', '.join(record['files'])} (theta ({record['theta'][0]:.4f}, {record['theta'][1]:.4f}): "
+          f"{learned}; test PSNR {record['test_psnr_db']:.2f} dB)")
     return 0
 
 

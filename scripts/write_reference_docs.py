@@ -28,6 +28,7 @@ def config_reference() -> str:
         default = "null" if field.default is None else repr(field.default)
         lines.append(f"| `{key}` | {field.describe()} | `{default}` | {field.doc} |")
     from recon.training.denoiser_config import DENOISER_TRAINING_SCHEMA
+    from recon.training.hyperparameter_config import HYPERPARAMETER_TRAINING_SCHEMA
     from recon.training.prior_config import PRIOR_TRAINING_SCHEMA
     from recon.training.unrolled_config import UNROLLED_TRAINING_SCHEMA
 
@@ -38,6 +39,8 @@ def config_reference() -> str:
          "`unrolled-limited-angle`)", "unrolled_config"),
         ("Learned regulariser training", PRIOR_TRAINING_SCHEMA, "`recon train weights CONFIG` and `recon train lpn "
          "CONFIG` (shipped: `tv-weights-ct`, `lpn-phantom`, `lpn-laplace`)", "prior_config"),
+        ("Bilevel hyperparameter learning", HYPERPARAMETER_TRAINING_SCHEMA, "`recon train hyperparameters CONFIG` "
+         "(shipped: `bilevel-tv`, `bilevel-weighted-tv`)", "hyperparameter_config"),
     ]
     for title, schema, commands, module in trainings:
         lines += ["", f"# {title} config reference", "",

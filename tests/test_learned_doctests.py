@@ -22,7 +22,10 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.solvers.limited_angle", "recon.training.unrolled_tasks", "recon.networks.lpn",
            "recon.networks.edge_map_net", "recon.priors.learned_proximal", "recon.priors.weighted_tv",
            "recon.training.prior_tasks", "recon.training.prior_config", "recon.experiments.tuning",
-           "recon.datasets.noise_estimation", "recon.experiments.auto_strength"]
+           "recon.datasets.noise_estimation", "recon.experiments.auto_strength",
+           "recon.training.bilevel_problems", "recon.training.bilevel_pairs", "recon.training.lower_level",
+           "recon.training.hypergradient", "recon.training.upper_level", "recon.training.maid", "recon.training.hoag",
+           "recon.training.hyperparameter_config", "recon.training.hyperparameter_training"]
 
 
 @pytest.mark.parametrize("name", MODULES)
