@@ -1,15 +1,20 @@
-"""prior.strength auto against the shipped fixed strength and the best of a fine grid, for CT and deblurring.
+"""prior.strength auto against the shipped fixed strength and the best of a fine grid, for CT, deblurring and MRI.
 
     python scripts/auto_strength_table.py ct     [--json docs/auto_strength_ct.json]
     python scripts/auto_strength_table.py deblur [--json docs/auto_strength_deblur.json]
+    python scripts/auto_strength_table.py mri    [--json docs/auto_strength_mri.json]
 
 ct-tv (300 PDHG iterations) on simulated scans with ground truth: the COULE-like test phantoms (128²) at 30
 views with 1, 2 and 5 % noise and at 180 views with 1 %, and the modified Shepp–Logan phantom at 256² with 60
 views and 2 % noise. deblur-tv on the four test photographs (256²) blurred by a Gaussian of σ = 2 with noise
-0.003, 0.01 and 0.03, and of σ = 1 with noise 0.01. Each dataset is solved with the shipped strength, with
-auto (discrepancy principle, σ estimated from the data, not read from the file), and on a fine grid of
-strengths (10 per decade over two decades around the shipped one). τ was chosen on each modality's
-validation data (CT 0.8, deblurring 1.0), which none of these are. One torch thread.
+0.003, 0.01 and 0.03, and of σ = 1 with noise 0.01. mri-tv on the real 8-coil brain of ../shared/testdata
+(4× random and 4× equispaced columns; skipped when absent) and on the band-limited Shepp–Logan phantom through 8 simulated coils:
+256² at 4× with 2, 5 and 10 % noise, and 192² at 6× with 5 %. Each dataset is solved with the shipped fixed strength
+(prior.fixed_strength, what the config shipped with before auto became its default), with
+auto (its default rule for TV, λ = κσ, σ estimated from the data, not read from the file), and on a fine
+grid of strengths (10 per decade over two decades around the shipped one; MRI 8 per decade over 2.5). κ
+(and MRI's c) were chosen on each modality's validation data (scripts/auto_strength_tau.py), which none of
+these are. One torch thread.
 """
 
 from __future__ import annotations
@@ -24,14 +29,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-CONFIGS = {"ct": ("ct-tv", ["solver.max_iter=300"]), "deblur": ("deblur-tv", [])}
+CONFIGS = {"ct": ("ct-tv", ["solver.max_iter=300"]), "deblur": ("deblur-tv", []), "mri": ("mri-tv", [])}
 GRIDS = {"ct": [float(v) for v in np.round(np.logspace(-4, -2, 21), 7)],
-         "deblur": [float(v) for v in np.round(np.logspace(-4.5, -2.5, 21), 8)]}
+         "deblur": [float(v) for v in np.round(np.logspace(-4.5, -2.5, 21), 8)],
+         "mri": [float(v) for v in np.round(np.logspace(-4, -1.5, 21), 7)]}
+BRAIN = Path(__file__).resolve().parents[1].parent / "shared" / "testdata" / "mri" / "brain_alias_8ch.mat"
 
 
 def datasets(modality: str):
     if modality == "deblur":
         return deblur_datasets()
+    if modality == "mri":
+        return mri_datasets()
     from recon.datasets.heldout_problems import few_view_ct_of
     from recon.datasets.image_sources import phantom_batch
     from recon.datasets.phantoms import shepp_logan
@@ -52,6 +61,23 @@ def deblur_datasets():
     return out
 
 
+def mri_datasets():
+    from scipy.ndimage import gaussian_filter
+
+    from recon.datasets.heldout_problems import band_limited_mri, brain_mri
+    from recon.datasets.phantoms import shepp_logan
+
+    def phantom(size: int) -> torch.Tensor:     # band-limited, as an acquisition makes an MR image
+        return torch.from_numpy(gaussian_filter(shepp_logan(size)[0, 0].double().numpy(), 1.5))
+
+    out = {"brain-8coil-4x": brain_mri(BRAIN), "brain-8coil-4x-equispaced": brain_mri(BRAIN, equispaced=True)} \
+        if BRAIN.exists() else {}
+    out.update({f"shepp-logan-256-4x-{int(n * 100)}pct": band_limited_mri(phantom(256), "Shepp-Logan", noise=n)
+                for n in (0.02, 0.05, 0.1)})
+    out["shepp-logan-192-6x-5pct"] = band_limited_mri(phantom(192), "Shepp-Logan", noise=0.05, acceleration=6)
+    return out
+
+
 def psnr_of(modality: str, overrides: list[str], measurement) -> tuple[float, float, object]:
     from recon.experiments.config import load_experiment
     from recon.experiments.run import reconstruct_measurement, score
@@ -68,20 +94,31 @@ def psnr_of(modality: str, overrides: list[str], measurement) -> tuple[float, fl
     return score(image, shown)[0]["psnr_db"], seconds, result
 
 
+def shipped_fixed_strength(modality: str) -> float:
+    """The config's fixed strength: its ``prior.strength``, or ``prior.fixed_strength`` (what it shipped with
+    before auto became its default) when that is ``auto``."""
+    from recon.experiments.config import load_experiment
+
+    prior = load_experiment(*CONFIGS[modality])["prior"]
+    return prior["fixed_strength"] if prior["strength"] == "auto" else prior["strength"]
+
+
 def table(modality: str, echo=print) -> dict:
     grid_values = GRIDS[modality]
-    report = {"config": CONFIGS[modality][0], "grid": grid_values, "datasets": {}}
+    fixed_strength = shipped_fixed_strength(modality)
+    report = {"config": CONFIGS[modality][0], "grid": grid_values, "fixed_strength": fixed_strength, "datasets": {}}
     for name, measurement in datasets(modality).items():
         blind = replace(measurement, metadata={k: v for k, v in measurement.metadata.items() if k != "noise_sigma"})
-        fixed, fixed_seconds, _ = psnr_of(modality, [], blind)
+        fixed, fixed_seconds, _ = psnr_of(modality, [f"prior.strength={fixed_strength}"], blind)
         auto, auto_seconds, result = psnr_of(modality, ["prior.strength=auto"], blind)
         grid = [psnr_of(modality, [f"prior.strength={s}"], blind)[0] for s in grid_values]
         best = int(np.argmax(grid))
-        true_sigma = measurement.metadata["noise_sigma"]
+        true_sigma = measurement.metadata.get("noise_sigma")
         entry = {"fixed_psnr_db": fixed, "auto_psnr_db": auto, "best_psnr_db": grid[best],
                  "best_strength": grid_values[best], "auto_strength": result.auto_strength.strength,
                  "auto_note": result.auto_strength.describe(), "estimated_sigma": result.auto_strength.sigmas,
-                 "true_sigma": true_sigma if isinstance(true_sigma, list) else [true_sigma], "grid_psnr_db": grid,
+                 "true_sigma": true_sigma if isinstance(true_sigma, list) or true_sigma is None else [true_sigma],
+                 "grid_psnr_db": grid,
                  "auto_over_fixed_seconds": auto_seconds / fixed_seconds}
         report["datasets"][name] = entry
         echo(f"{name}: fixed {fixed:.2f}, auto {auto:.2f} (strength {entry['auto_strength']:.2g}), best {grid[best]:.2f} "

@@ -52,7 +52,8 @@ def test_shipped_configs_hold_the_settings_they_are_named_for():
     assert (fbp["solver"]["kind"], fbp["solver"]["filter"], fbp["prior"]["kind"]) == ("fbp", "ramp", "none")
     assert (sirt["solver"]["kind"], sirt["solver"]["max_iter"], sirt["solver"]["constraint"]) == (
         "sirt", 100, "nonnegative")
-    assert tv["prior"] == {**tv["prior"], "kind": "tv", "strength": 0.002, "strength_scale": "relative"}
+    assert tv["prior"] == {**tv["prior"], "kind": "tv", "strength": "auto", "fixed_strength": 0.002,
+                           "strength_scale": "relative"}
     assert (tv["solver"]["kind"], tv["solver"]["max_iter"], tv["solver"]["tol"]) == ("pdhg", 200, 1e-5)
     assert wtv["prior"] == {**wtv["prior"], "kind": "weighted-tv", "strength": 0.002, "pilot": "tv",
                             "eta": 0.05, "p": 0.0}
@@ -89,7 +90,7 @@ def test_defaults_fill_every_key_in_schema_order():
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 9 + 10 + 25 + 27 + 4
+    assert len(dotted_keys) == 3 + 9 + 10 + 29 + 27 + 4
 
 
 def test_every_field_is_documented():

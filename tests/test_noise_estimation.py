@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -109,3 +111,23 @@ def test_real_tooth_sinogram_estimate_against_its_air_bins(testdata_dir):
     manual = float((air - air.mean(dim=-1, keepdim=True)).std())
     estimates = sinogram_noise_sigma(sinogram)
     assert all(0.7 < e / manual < 1.0 for e in estimates), (estimates, manual)
+
+
+def test_kspace_aliasing_level_predicts_the_energy_the_mask_leaves_out():
+    """The band-limited Shepp–Logan through 8 coils, 4× random columns, noiseless: the energy of the unsampled
+    columns, predicted ring by ring from the sampled ones, against the true one (measured ratio 0.89)."""
+    from scipy.ndimage import gaussian_filter
+
+    from recon.datasets.coil_simulation import birdcage_coil_maps
+    from recon.datasets.noise_estimation import kspace_aliasing_sigma
+    from recon.datasets.phantoms import shepp_logan
+    from recon.operators.fourier import centred_fft
+    from recon.operators.mri_masks import random_mask
+
+    image = torch.from_numpy(gaussian_filter(shepp_logan(256)[0, 0].double().numpy(), 1.5))
+    kspace = centred_fft(birdcage_coil_maps(8, (256, 256), dtype=torch.complex128) * image, 2)[None]
+    mask = random_mask((256, 256), 4, 0.08, seed=0)
+    sampled = mask.bool()
+    true = math.sqrt(float(kspace[0][:, ~sampled].abs().square().sum()) / (int(sampled.sum()) * 8))
+    ratio = kspace_aliasing_sigma(kspace * mask, mask, [0.0])[0] / true
+    assert abs(ratio - 1) < 0.15, ratio

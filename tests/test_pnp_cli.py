@@ -91,13 +91,18 @@ def test_configs_and_info_list_the_pnp_experiments(blurred, capsys):
     assert "deblur-pnp" in capsys.readouterr().out.splitlines()[-1]
 
 
-def test_ct_pnp_on_the_demo_scan_beats_ct_tv(tmp_path, capsys):
+def test_ct_pnp_on_the_demo_scan_beats_ct_tv_at_its_fixed_strength(tmp_path, capsys):
+    """The demo's piecewise-constant phantom, 64², 30 views. Measured: ct-pnp 30.56 dB; ct-tv at the fixed strength
+    0.002 it shipped with 29.51; ct-tv with its default strength auto (λ from the noise) 35.30, above both."""
     from recon.experiments.ct_demo import run_ct_demo
 
     run_ct_demo(tmp_path, size=64, n_views=30, quiet=True, echo=lambda *a: None)
     scan = tmp_path / "scan.h5"
-    for name in ("ct-tv", "ct-pnp"):
-        assert _run(capsys, name, "--input", str(scan), "--output", str(tmp_path / f"{name}_out.h5"))[0] == 0
-    tv = _reconstruction(tmp_path / "ct-tv_out.h5")[1]["psnr_db"]
-    pnp = _reconstruction(tmp_path / "ct-pnp_out.h5")[1]["psnr_db"]
-    assert pnp > tv, (pnp, tv)
+    runs = {"ct-tv-fixed": ("ct-tv", "--set", "prior.strength=0.002"), "ct-tv-auto": ("ct-tv",), "ct-pnp": ("ct-pnp",)}
+    psnr = {}
+    for label, (name, *extra) in runs.items():
+        output = tmp_path / f"{label}_out.h5"
+        assert _run(capsys, name, "--input", str(scan), "--output", str(output), *extra)[0] == 0
+        psnr[label] = _reconstruction(output)[1]["psnr_db"]
+    assert psnr["ct-pnp"] > psnr["ct-tv-fixed"], psnr
+    assert psnr["ct-tv-auto"] > psnr["ct-pnp"] + 3, psnr

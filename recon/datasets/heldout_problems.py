@@ -128,17 +128,49 @@ def simulated_mri(*, coils: int = 8, noise: float = 0.01, acceleration: float = 
                                                 f"columns"})
 
 
-def brain_mri(path, *, seed: int = 0) -> Measurement:
-    """Test MRI: the real 8-coil brain (``testdata/mri/brain_alias_8ch.mat``), 4× random columns, 8 % centre."""
+def band_limited_mri(image: torch.Tensor, name: str, *, coils: int = 8, noise: float = 0.02,
+                     acceleration: float = 4, seed: int = 0) -> Measurement:
+    """``image`` ``(H, W)`` through ``coils`` birdcage coils, ``acceleration``× random columns with an 8 % centre,
+    noise ‖n‖ = ``noise``·‖k‖ over the full k-space (σ per sample in ``metadata@noise_sigma``); the
+    reference is the root-sum-of-squares of the noiseless k-space.
+
+    Smooth ``image`` first, as an acquisition band-limits an MR image: then its k-space periphery holds noise,
+    which is what :func:`recon.datasets.noise_estimation.kspace_noise_sigma` measures.
+    """
+    from recon.datasets.coil_simulation import birdcage_coil_maps
+    from recon.datasets.simulate import add_gaussian_noise, relative_noise_sigmas
+    from recon.operators.fourier import centred_fft
+    from recon.operators.mri_acquisition import CartesianAcquisition
+    from recon.operators.mri_zero_filled import zero_filled
+
+    maps = birdcage_coil_maps(coils, tuple(image.shape), dtype=torch.complex128)
+    clean = centred_fft(maps * image.double(), 2)[None]
+    measured, mask = _undersampled(add_gaussian_noise(clean, noise, seed=seed)[0], seed, acceleration)
+    return Measurement("mri", measured[None].to(torch.complex64), CartesianAcquisition(mask), "recon", None,
+                       reference=zero_filled(clean).float(), reference_name="RSS of the noiseless k-space",
+                       metadata={"description": f"{name} through {coils} simulated coils, {acceleration:g}x random "
+                                                f"columns, {noise:.0%} noise",
+                                 "noise_sigma": relative_noise_sigmas(clean, noise)})
+
+
+def brain_mri(path, *, seed: int = 0, equispaced: bool = False) -> Measurement:
+    """Test MRI: the real 8-coil brain (``testdata/mri/brain_alias_8ch.mat``), 4× random (or ``equispaced``, as
+    fastMRI's) columns, 8 % centre."""
     import scipy.io
 
     from recon.operators.mri_acquisition import CartesianAcquisition
+    from recon.operators.mri_masks import equispaced_mask
     from recon.operators.mri_zero_filled import zero_filled
 
     data = scipy.io.loadmat(str(path))["DATA"]
     kspace = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)[:, :, BRAIN_COLUMNS])).to(torch.complex64)
     reference = zero_filled(kspace[None])
-    measured, mask = _undersampled(kspace, seed)
+    if equispaced:
+        mask = equispaced_mask(tuple(kspace.shape[-2:]), 4, 0.08, offset=0)
+        measured = kspace * mask
+    else:
+        measured, mask = _undersampled(kspace, seed)
     return Measurement("mri", measured[None], CartesianAcquisition(mask), "recon", str(path),
                        reference=reference, reference_name="RSS of the fully sampled columns",
-                       metadata={"description": "brain_alias_8ch, 4x random columns"})
+                       metadata={"description": f"brain_alias_8ch, 4x {'equispaced' if equispaced else 'random'} "
+                                                "columns"})

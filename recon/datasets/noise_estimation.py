@@ -86,3 +86,38 @@ def kspace_noise_sigma(kspace: torch.Tensor, mask: torch.Tensor | None = None, *
         magnitudes = item[:, outer].abs().flatten().double()
         out.append(float(magnitudes.median()) / math.sqrt(math.log(2)))
     return out
+
+
+def kspace_aliasing_sigma(kspace: torch.Tensor, mask: torch.Tensor, sigmas: list[float], *, bins: int = 64) -> list[float]:
+    r"""The aliasing of an undersampled k-space as a noise level: :math:`a = \sqrt{E_\text{missing} / m}`.
+
+    :math:`E_\text{missing}` is the energy the unsampled positions would hold, predicted from the sampled
+    ones: the mean power of the sampled samples in each ring of radius (``bins`` rings), less the
+    noise :math:`\sigma^2`, at every unsampled position of that ring, summed over the coils; :math:`m` is
+    the number of measured samples (sampled positions × coils). The zero-filled image misses
+    :math:`E_\text{missing}` and holds :math:`m\sigma^2` of noise (Parseval), so :math:`a` and σ are
+    comparable: the artefacts compressed sensing must remove, and the noise.
+
+    :param kspace: ``(batch, coils, rows, cols)``, centred. :param mask: sampled positions ``(rows, cols)``.
+    :param sigmas: σ of each item (:func:`kspace_noise_sigma`).
+
+    >>> k = torch.ones(1, 2, 8, 8, dtype=torch.complex64)
+    >>> mask = torch.zeros(8, 8); mask[:, ::2] = 1          # half the positions missing, power 2 each
+    >>> [round(a, 6) for a in kspace_aliasing_sigma(k * mask, mask, [0.0], bins=1)]
+    [1.0]
+    """
+    rows, cols = kspace.shape[-2:]
+    v, u = torch.meshgrid(torch.arange(rows) - rows // 2, torch.arange(cols) - cols // 2, indexing="ij")
+    radius = torch.sqrt((v / rows) ** 2 + (u / cols) ** 2)
+    ring = (radius / radius.max() * (bins - 1)).round().long()
+    sampled = mask.detach().cpu().bool()
+    out = []
+    for item, sigma in zip(kspace.detach().cpu(), sigmas):
+        power = item.abs().double().square().sum(dim=0)
+        total = torch.zeros(bins, dtype=torch.float64).index_add_(0, ring[sampled], power[sampled])
+        count = torch.zeros(bins, dtype=torch.float64).index_add_(0, ring[sampled], torch.ones(int(sampled.sum()),
+                                                                                               dtype=torch.float64))
+        profile = (total / count.clamp_min(1) - item.shape[0] * sigma**2).clamp_min(0)
+        missing = float(profile[ring[~sampled]].sum())
+        out.append(math.sqrt(missing / (int(sampled.sum()) * item.shape[0])))
+    return out

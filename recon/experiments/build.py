@@ -168,8 +168,11 @@ def _constraint(config: dict):
 
 
 def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", callback=None,
-                echo=None) -> Reconstruction:
-    """Solve the experiment on ``measurement`` (all slices as one batch); the solver is ``solver.kind``."""
+                echo=None, x0: torch.Tensor | None = None) -> Reconstruction:
+    """Solve the experiment on ``measurement`` (all slices as one batch); the solver is ``solver.kind``.
+
+    ``x0``: where PDHG, FISTA and ADMM start (a warm start; default zeros).
+    """
     import time
 
     from recon.experiments.build_pnp import LEARNED_SOLVERS, check_learned_combination
@@ -219,17 +222,18 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
         from recon.solvers.pdhg import pdhg
 
         result = pdhg(y, operator, prior, constraint=_constraint(config), stopping=stopping,
-                      preconditioning=solver["preconditioning"], callback=callback)
+                      preconditioning=solver["preconditioning"], callback=callback, x0=x0)
     elif kind == "fista":
         from recon.solvers.fista import fista
 
-        result = fista(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback)
+        result = fista(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback,
+                       x0=x0)
     elif kind == "admm":
         from recon.solvers.admm import admm
 
         if _constraint(config) is not None:
             raise ValueError("solver.constraint: admm takes no constraint here; use pdhg or fista")
-        result = admm(y, operator, prior, stopping=stopping, callback=callback)
+        result = admm(y, operator, prior, stopping=stopping, callback=callback, x0=x0)
     else:
         raise ValueError(f"solver.kind: {kind} does not apply to CT; use fbp, sirt, cgls, pdhg, fista or admm")
     return Reconstruction.of(result, time.perf_counter() - started, strength)

@@ -174,8 +174,9 @@ def fits(config: dict, setup) -> bool:
 
 
 def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callback=None,
-                       echo=None) -> Reconstruction:
-    """Deblur every image of ``measurement`` as the config says (module text)."""
+                       echo=None, x0: torch.Tensor | None = None) -> Reconstruction:
+    """Deblur every image of ``measurement`` as the config says (module text); ``x0``: a warm start for
+    ADMM and PDHG."""
     from recon.operators.deblur_acquisition import MultibandAcquisition
 
     setup = deblur_setup(config, measurement)
@@ -216,7 +217,7 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
         result = deconvolution_admm(y, operator, _admm_prior(config, setup.boundary, strength),
                                     data=PoissonLikelihood() if poisson else LeastSquares(),
                                     nonnegative=solver["constraint"] == "nonnegative", penalty=solver["penalty"],
-                                    relaxation=solver["relaxation"], stopping=stopping, callback=callback)
+                                    relaxation=solver["relaxation"], stopping=stopping, callback=callback, x0=x0)
     else:
         from recon.experiments.build import _constraint
         from recon.priors import TV, Tikhonov
@@ -229,7 +230,8 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
                  "l1-wavelet": lambda: _wavelet_prior(section, strength),
                  "tikhonov": lambda: Tikhonov(strength, "gradient"),
                  "none": lambda: None}[section["kind"]]()
-        result = pdhg(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback)
+        result = pdhg(y, operator, prior, constraint=_constraint(config), stopping=stopping, callback=callback,
+                      x0=x0)
     return Reconstruction.of(result, time.perf_counter() - started, strength)
 
 

@@ -27,6 +27,7 @@ axes, 3D wavelets). Zero-filling is the same either way: the 3D inverse FFT.
 
 from __future__ import annotations
 
+import math
 import time
 
 import torch
@@ -115,7 +116,11 @@ def mri_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=Non
 
 
 def reconstruct_mri(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None) -> Reconstruction:
-    """Reconstruct ``measurement`` as ``operator.ndim`` says; magnitudes ``(slices, 1, rows, cols)``."""
+    """Reconstruct ``measurement`` as ``operator.ndim`` says; magnitudes ``(slices, 1, rows, cols)``.
+
+    ``prior.strength: auto`` (2D, slice by slice) is resolved here, once the coil maps are known:
+    :func:`auto_strength_mri`.
+    """
     from recon.experiments import mri_volume
 
     check_learned_combination(config)
@@ -125,22 +130,67 @@ def reconstruct_mri(config: dict, measurement, *, device: str = "cpu", callback=
         image = _zero_filled(measurement, axis == mri_volume.KSPACE or config["operator"]["ndim"] == 3, device)
         return Reconstruction(image, None, "closed form", 1, time.perf_counter() - started, None)
     if config["operator"]["ndim"] == 3:
+        if config["prior"]["strength"] == "auto":
+            raise ValueError("prior.strength: auto chooses λ slice by slice; use operator.ndim=2 or give a number")
         result, strength, image = _volume_3d(config, measurement, device, callback, echo)
         return Reconstruction(image, result.history, result.stop_reason, result.iterations,
                               time.perf_counter() - started, strength)
+    parts = None
     if axis == mri_volume.KSPACE:
         kspace, mask = mri_volume.volume(measurement)
         parts = mri_volume.split(kspace, mask, measurement.source)
-        file_maps = _split_maps(measurement.geometry.coil_maps, parts.axis)
-        images, result, strength = _slices(config, parts.kspace, parts.mask, file_maps, device, callback, echo,
-                                           shared_strength=True)
-        image = parts.join(images)
+        built = _problems(config, parts.kspace, parts.mask, _split_maps(measurement.geometry.coil_maps, parts.axis),
+                          device)
     else:
-        images, result, strength = _slices(config, measurement.data, measurement.geometry.mask,
-                                           measurement.geometry.coil_maps, device, callback, echo)
-        image = images
-    return Reconstruction(image, result.history, result.stop_reason, result.iterations,
-                          time.perf_counter() - started, strength)
+        built = _problems(config, measurement.data, measurement.geometry.mask, measurement.geometry.coil_maps, device)
+    auto, start = None, None
+    if config["prior"]["strength"] == "auto":
+        config, auto, start = auto_strength_mri(config, measurement, built, shared_strength=parts is not None,
+                                                echo=echo)
+    solutions, result, strength = _slices(config, built, callback, echo, shared_strength=parts is not None,
+                                          start=start)
+    images = torch.cat([x.abs().float() for x in solutions])
+    image = parts.join(images) if parts is not None else images
+    reconstruction = Reconstruction(image, result.history, result.stop_reason, result.iterations,
+                                    time.perf_counter() - started, strength)
+    reconstruction.auto_strength = auto
+    return reconstruction
+
+
+def auto_strength_mri(config: dict, measurement, built, *, shared_strength: bool = False, echo=None):
+    r"""``(config, how, start)``: ``prior.strength: auto`` for MRI (:mod:`recon.experiments.auto_strength`).
+
+    σ per slice is the file's ``metadata@noise_sigma``, else estimated from the sampled k-space periphery
+    (:func:`recon.datasets.noise_estimation.kspace_noise_sigma`, :math:`E|n|^2 = \sigma^2`); the aliasing
+    level from the sampled power by ring (:func:`~recon.datasets.noise_estimation.kspace_aliasing_sigma`).
+    The discrepancy counts the measured samples only, :math:`m_b` = sampled positions × coils.
+    """
+    from recon.datasets.noise_estimation import kspace_aliasing_sigma, kspace_noise_sigma
+    from recon.experiments.auto_strength import choose, given_noise, noise_gain, residual_norm, short_config
+
+    sigmas, source = given_noise(measurement), "metadata@noise_sigma"
+    if sigmas is None or len(sigmas) != len(built):
+        sigmas = [kspace_noise_sigma(y, mask)[0] for y, _, mask in built]
+        source = "estimated from the sampled k-space periphery"
+    samples = [int(mask.bool().sum()) * y.shape[1] for y, _, mask in built]
+    short = short_config(config)
+
+    def trial(strength: float, start):
+        solutions, _, _ = _slices({**short, "prior": {**short["prior"], "strength": strength}}, built, None, None,
+                                  shared_strength=shared_strength, start=start)
+        total = sum(residual_norm(operator.A, x, y) ** 2 for x, (y, operator, _) in zip(solutions, built))
+        return solutions, math.sqrt(total)
+
+    data_norm = math.sqrt(sum(float(torch.linalg.vector_norm(y.flatten())) ** 2 for y, _, _ in built))
+    gains = [noise_gain(op.A_adjoint, y) / float(op.A_adjoint(y).abs().max()) for y, op, _ in built]
+    level = sum(s * gain for s, gain in zip(sigmas, gains)) / len(built)
+    aliasing = sum(kspace_aliasing_sigma(y, mask, [s])[0] * gain
+                   for s, gain, (y, _, mask) in zip(sigmas, gains, built)) / len(built)
+    choice = choose(config, "mri", (sigmas, source), samples, data_norm, level, trial, aliasing)
+    if echo is not None:
+        echo(choice.how.describe())
+    chosen = {**config, "prior": {**config["prior"], "strength": choice.how.strength, "strength_scale": "relative"}}
+    return chosen, choice.how, choice.start
 
 
 def _zero_filled(measurement, volume: bool, device) -> torch.Tensor:
@@ -157,28 +207,32 @@ def _split_maps(maps, axis: str):
     return None if maps is None or axis == "depth" else maps.permute(2, 1, 0, 3)
 
 
-def _slices(config: dict, kspace, mask, file_maps, device, callback, echo, *, shared_strength: bool = False):
-    """One 2D problem per slice of ``kspace`` ``(slices, coils, rows, cols)``; λ per slice or shared by all."""
+def _problems(config: dict, kspace, mask, file_maps, device) -> list:
+    """``(y, operator, mask)`` of each slice of ``kspace`` ``(slices, coils, rows, cols)``: its coil maps once."""
 
     def problem(index: int):
         y = kspace[index:index + 1].to(device=device, dtype=torch.complex64)
         one_mask = (mask[index] if mask.dim() == 3 else mask).to(device=device, dtype=torch.float32)
-        return y, mri_operator(config, y, one_mask, None if file_maps is None else file_maps[index:index + 1])
+        return y, mri_operator(config, y, one_mask, None if file_maps is None else file_maps[index:index + 1]), one_mask
 
+    return [problem(index) for index in range(kspace.shape[0])]
+
+
+def _slices(config: dict, built: list, callback, echo, *, shared_strength: bool = False, start=None):
+    """``(solutions, last result, λ)``: one 2D problem per slice, λ per slice or shared by all; ``start``: a
+    complex start per slice (a warm start)."""
     section = config["prior"]
-    built, shared = None, None
+    shared = None
     if shared_strength and section["kind"] != "none" and section["strength_scale"] == "relative":
-        built = [problem(index) for index in range(kspace.shape[0])]   # λ needs every slice's A^H y first
-        shared = float(section["strength"]) * max(float(op.A_adjoint(y).abs().max()) for y, op in built)
-    images, result, strength = [], None, shared
-    for index in range(kspace.shape[0]):
-        y, operator = built[index] if built is not None else problem(index)
+        shared = float(section["strength"]) * max(float(op.A_adjoint(y).abs().max()) for y, op, _ in built)
+    solutions, result, strength = [], None, shared
+    for index, (y, operator, _) in enumerate(built):
         if section["kind"] != "none":
             strength = shared if shared is not None else prior_strength(config, operator, y)
         prior = mri_prior(config, operator, y, strength, echo) if strength is not None else None
-        result = _solve(config, y, operator, prior, callback)
-        images.append(result.x.abs().float())
-    return torch.cat(images), result, strength
+        result = _solve(config, y, operator, prior, callback, None if start is None else start[index])
+        solutions.append(result.x)
+    return solutions, result, strength
 
 
 def _volume_3d(config: dict, measurement, device, callback, echo):
@@ -190,11 +244,11 @@ def _volume_3d(config: dict, measurement, device, callback, echo):
     operator = mri_operator(config, y, mask.to(device), measurement.geometry.coil_maps, ndim=3)
     strength = prior_strength(config, operator, y) if config["prior"]["kind"] != "none" else None
     prior = mri_prior(config, operator, y, strength, echo, ndim=3) if strength is not None else None
-    result = _solve(config, y, operator, prior, callback)
+    result = _solve(config, y, operator, prior, callback, None)
     return result, strength, result.x.abs().float()[0].transpose(0, 1)
 
 
-def _solve(config: dict, y, operator, prior, callback):
+def _solve(config: dict, y, operator, prior, callback, x0):
     kind = config["solver"]["kind"]
     if kind in LEARNED_SOLVERS:
         return LEARNED_SOLVERS[kind](config, y, operator, prior, callback)
@@ -209,20 +263,20 @@ def _solve(config: dict, y, operator, prior, callback):
         from recon.solvers.pdhg import pdhg
 
         return pdhg(y, operator, prior, stopping=stopping, preconditioning=config["solver"]["preconditioning"],
-                    callback=callback)
+                    callback=callback, x0=x0)
     if kind == "fista":
         from recon.solvers.fista import fista
 
-        return fista(y, operator, prior, stopping=stopping, callback=callback)
+        return fista(y, operator, prior, stopping=stopping, callback=callback, x0=x0)
     if kind == "admm":
         from recon.solvers.admm import admm
 
-        return admm(y, operator, prior, stopping=stopping, callback=callback)
+        return admm(y, operator, prior, stopping=stopping, callback=callback, x0=x0)
     if kind == "coil-split-admm":
         from recon.solvers.coil_split_admm import coil_split_admm
 
         if prior is None or not hasattr(prior, "split"):
             raise ValueError("solver.kind: coil-split-admm needs prior.kind tv or l1-wavelet; use cg without a prior")
-        return coil_split_admm(y, operator, prior, stopping=stopping, callback=callback)
+        return coil_split_admm(y, operator, prior, stopping=stopping, callback=callback, x0=x0)
     raise ValueError(f"solver.kind: {kind} does not apply to MRI; use zero-filled, cg, coil-split-admm, pdhg, "
                      "fista or admm")

@@ -89,19 +89,35 @@ PRIOR = Section({
                       "unrolled); lpn (a learned proximal network, CT with admm or pdhg)."),
     "strength": Field("str-or-float", 0.0, choices=("auto",), minimum=0,
                       doc="Regularisation weight λ, read as strength_scale says; for pnp with hqs or red, λ / ‖A‖² "
-                          "(hqs: the data step's α at the end of the schedule); for lpn, λ / ‖A‖². 'auto' (CT with "
-                          "tv, weighted-tv, l1-wavelet or tikhonov): chosen from the data by the discrepancy "
-                          "principle (recon.experiments.auto_strength)."),
+                          "(hqs: the data step's α at the end of the schedule); for lpn, λ / ‖A‖². 'auto' (CT, MRI and "
+                          "single-band deblurring with tv, l1-wavelet or tikhonov; CT also weighted-tv, deblurring "
+                          "l2): chosen from the data's own noise level (recon.experiments.auto_strength)."),
     "fixed_strength": Field(float, 0.002, minimum=0,
-                            doc="strength auto: the relative strength used when the data shows no noise."),
+                            doc="strength auto: the relative strength used when the data shows no noise or the "
+                                "trials cannot resolve the discrepancy; the discrepancy's path starts here."),
+    "auto_rule": Field(str, None, choices=("discrepancy", "noise-proportional"), nullable=True,
+                       doc="strength auto: the discrepancy principle ‖Ax - y‖ = τ σ √m (trial solves), or the "
+                           "noise-proportional rule λ = κ ν^p, ν = σ × gain of Aᴴ / max|Aᴴy| (no trial solve); null: "
+                           "noise-proportional for tv (κ known, "
+                           "and better on the validation data), discrepancy for the other priors."),
     "discrepancy_tau": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
-                             doc="strength auto: τ in ‖Ax - y‖ = τ σ √m; null: 0.8 for CT (chosen on the validation "
-                                 "phantoms: τ = 1 over-smooths TV there), 1.0 for deblurring (chosen on the "
-                                 "validation photographs)."),
-    "auto_trials": Field(int, 7, minimum=1, doc="strength auto: bisection solves on log λ in [1e-5, 0.1]."),
+                             doc="strength auto: τ in ‖Ax - y‖ = τ σ √m; null: each modality's τ chosen on its "
+                                 "validation data (scripts/auto_strength_tau.py)."),
+    "noise_kappa": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
+                         doc="strength auto: κ in λ = κ ν^p; null: each modality's κ for tv, chosen on its validation "
+                             "data (scripts/auto_strength_tau.py); other priors need one given."),
+    "noise_power": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
+                         doc="strength auto, noise-proportional: p in λ = κ ν^p, ν the noise relative to the "
+                             "back-projected data; null: each modality's p for tv, chosen with κ."),
+    "aliasing_weight": Field(float, None, minimum=0, nullable=True,
+                             doc="strength auto, noise-proportional, MRI: c in λ = κ σ + c a, a the aliasing level "
+                                 "of the undersampled k-space; null: the c chosen with κ on the validation data."),
+    "auto_trials": Field(int, 7, minimum=1,
+                         doc="strength auto (discrepancy): trial solves at most, on a warm-started path from "
+                             "fixed_strength half a decade at a time, then inside the bracket."),
     "auto_iterations": Field(int, None, minimum=1, nullable=True,
-                             doc="strength auto: solver iterations of each trial; null: solver.max_iter / 4, so "
-                                 "auto costs at most 1 + auto_trials / 4 solves."),
+                             doc="strength auto (discrepancy): solver iterations of each trial; null: "
+                                 "solver.max_iter / 4, so auto costs at most 1 + auto_trials / 4 solves."),
     "strength_scale": Field(str, "relative", choices=("relative", "absolute"),
                             doc="'relative': λ = strength · max|Aᵀy|, so one strength suits data of any scale; "
                                 "'absolute': λ = strength. Radar (C-SALSA) ignores it: its prior acts on the "

@@ -148,8 +148,8 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
         from recon.experiments.build import build_operator, reconstruct
 
         operator = build_operator(config, measurement)
-        config, auto = resolve_auto_strength(config, measurement, operator, echo)
-        result = reconstruct(config, measurement, operator, device=device, callback=callback, echo=echo)
+        config, auto, start = resolve_auto_strength(config, measurement, operator, echo)
+        result = reconstruct(config, measurement, operator, device=device, callback=callback, echo=echo, x0=start)
         result.auto_strength = auto
         return result, operator.geometry
     if measurement.modality == "mimo":
@@ -159,8 +159,8 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
     if measurement.modality == "deblur":
         from recon.experiments.build_deblur import reconstruct_deblur
 
-        config, auto = resolve_auto_strength(config, measurement, None, echo)
-        result = reconstruct_deblur(config, measurement, device=device, callback=callback, echo=echo)
+        config, auto, start = resolve_auto_strength(config, measurement, None, echo)
+        result = reconstruct_deblur(config, measurement, device=device, callback=callback, echo=echo, x0=start)
         result.auto_strength = auto
         return result, None
     from recon.experiments.build_mri import reconstruct_mri
