@@ -103,14 +103,15 @@ def shipped_fixed_strength(modality: str) -> float:
     return prior["fixed_strength"] if prior["strength"] == "auto" else prior["strength"]
 
 
-def table(modality: str, echo=print) -> dict:
+def table(modality: str, echo=print, rule: str | None = None) -> dict:
     grid_values = GRIDS[modality]
     fixed_strength = shipped_fixed_strength(modality)
     report = {"config": CONFIGS[modality][0], "grid": grid_values, "fixed_strength": fixed_strength, "datasets": {}}
     for name, measurement in datasets(modality).items():
         blind = replace(measurement, metadata={k: v for k, v in measurement.metadata.items() if k != "noise_sigma"})
         fixed, fixed_seconds, _ = psnr_of(modality, [f"prior.strength={fixed_strength}"], blind)
-        auto, auto_seconds, result = psnr_of(modality, ["prior.strength=auto"], blind)
+        auto, auto_seconds, result = psnr_of(modality, ["prior.strength=auto"]
+                                             + ([f"prior.auto_rule={rule}"] if rule else []), blind)
         grid = [psnr_of(modality, [f"prior.strength={s}"], blind)[0] for s in grid_values]
         best = int(np.argmax(grid))
         true_sigma = measurement.metadata.get("noise_sigma")
@@ -132,13 +133,36 @@ def table(modality: str, echo=print) -> dict:
     return report
 
 
+def markdown(report: dict) -> str:
+    """The report as docs/auto_strength.md shows it: one row per dataset, then the three summary numbers."""
+    fixed = report.get("fixed_strength")
+    lines = [f"| dataset | fixed {fixed:g} | auto | best | auto λ | best λ | σ̂ / σ | time auto / fixed |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for name, row in report["datasets"].items():
+        ratio = "—" if row["true_sigma"] is None else \
+            f"{np.mean([e / t for e, t in zip(row['estimated_sigma'], row['true_sigma'])]):.3f}"
+        lines.append(f"| {name} | {row['fixed_psnr_db']:.2f} | {row['auto_psnr_db']:.2f} | {row['best_psnr_db']:.2f} | "
+                     f"{row['auto_strength']:.2g} | {row['best_strength']:.2g} | {ratio} | "
+                     f"{row['auto_over_fixed_seconds']:.1f}× |")
+    lines.append("")
+    lines.append(f"auto − fixed: mean {report['mean_auto_minus_fixed_db']:+.2f} dB, worst "
+                 f"{report['worst_auto_minus_fixed_db']:+.2f} dB; best − auto: mean {report['mean_best_minus_auto_db']:.2f} dB")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("modality", choices=list(CONFIGS))
     parser.add_argument("--json")
+    parser.add_argument("--markdown", metavar="JSON", help="print an earlier report as the docs' table, and stop")
+    parser.add_argument("--rule", choices=("discrepancy", "noise-proportional"),
+                        help="auto's rule (default: the config's, prior.auto_rule)")
     args = parser.parse_args()
+    if args.markdown:
+        print(markdown(json.loads(Path(args.markdown).read_text())))
+        return 0
     torch.set_num_threads(1)
-    report = table(args.modality)
+    report = table(args.modality, rule=args.rule)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1) + "\n")
     return 0
