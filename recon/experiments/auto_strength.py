@@ -7,10 +7,12 @@ sampled periphery).
 
 Two rules turn σ into λ (``prior.auto_rule``):
 
-**Noise-proportional** (TV's default): λ = κσ, for undersampled MRI λ = κσ + c·a with a the
-aliasing level of the k-space (:func:`noise_proportional`). No trial solve: auto costs one solve
-and the noise estimate. κ (and c) are chosen per modality on validation data
-(``scripts/auto_strength_tau.py``); κ is in the prior's units, so the other priors take
+**Noise-proportional** (TV's default): the relative strength κν^p, ν = σg / max|Aᴴy| the noise as it
+reaches the image (g the gain of Aᴴ on white noise, :func:`noise_gain`); for undersampled MRI plus
+c·α, α the aliasing level of the k-space taken alike (:func:`noise_proportional`). No trial solve:
+auto costs one solve, the noise estimate and one back-projection. κ, p (and c) are chosen per
+modality on validation data (``scripts/auto_strength_tau.py``); they are in the prior's units, so
+the other priors take
 
 **the discrepancy principle** (Morozov), which needs no constant per prior. The residual :math:`r(\lambda) = \|Ax_\lambda - y\|` grows
 with λ; the chosen λ is where it meets :math:`\tau\,\sigma\sqrt m` (over the batch,
@@ -89,8 +91,8 @@ class AutoStrength:
     trials: list[tuple[float, float]]       # (strength, residual norm)
     fallback: bool = False
     saturated: bool = False                 # the trial solves could not resolve the discrepancy
-    kappa: float | None = None              # set when the noise-proportional rule chose: λ = κσ (+ c·a)
-    aliasing: tuple[float, float] | None = None    # MRI: (c, a / σ) of the aliasing term
+    kappa: float | None = None              # set when the noise-proportional rule chose: κ ν^p (+ c α)
+    aliasing: tuple[float, float] | None = None    # MRI: (c, α / ν) of the aliasing term
     power: float = 1.0                      # the noise-proportional rule's p: λ = κ ν^p
 
     def describe(self) -> str:
