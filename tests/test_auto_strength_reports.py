@@ -45,15 +45,18 @@ def test_deblurring_auto_meets_every_bar():
 
 
 def test_ct_auto_meets_every_bar():
-    """Measured: mean +3.78 dB over the fixed strength, worst -0.03 (5 % noise), 0.12 below the grid's best on
-    average (0.34 on Shepp–Logan at 60 views, the worst)."""
+    """Measured over 5 simulated and 2 real scans: mean +2.89 dB over the fixed strength, worst -0.03 (5 % noise),
+    0.25 below the grid's best on average (0.55 and 0.65 on the real HTC2022 scans, against the organisers' FBP)."""
     report, rows = _rows("ct")
-    assert report["mean_auto_minus_fixed_db"] > 3.5
+    assert report["mean_auto_minus_fixed_db"] > 2.5
     assert report["worst_auto_minus_fixed_db"] > -0.1
-    assert report["mean_best_minus_auto_db"] < 0.2
+    assert report["mean_best_minus_auto_db"] < 0.3
+    real = [row for name, row in report["datasets"].items() if name.startswith("htc2022")]
+    assert all(row["auto_psnr_db"] > row["fixed_psnr_db"] + 0.4 for row in real)
     assert max(row["auto_over_fixed_seconds"] for row in rows) < 3.0
     for row in rows:
-        assert all(abs(e / t - 1) < 0.1 for e, t in zip(row["estimated_sigma"], row["true_sigma"]))
+        if row["true_sigma"] is not None:           # simulated; the real scans have no known σ
+            assert all(abs(e / t - 1) < 0.1 for e, t in zip(row["estimated_sigma"], row["true_sigma"]))
 
 
 def test_mri_auto_beats_the_fixed_strength_on_average_but_not_on_the_equispaced_real_scan():
