@@ -188,3 +188,29 @@ def test_bad_acquisitions_are_input_errors(tmp_path):
     with pytest.raises(InputError, match=r"dataset/data.head: expected an ISMRMRD AcquisitionHeader, got no "
                                          r"number_of_samples, active_channels, center_sample, idx"):
         read_measurement(path)
+
+
+def test_noise_readouts_give_the_noise_level_at_the_image_bandwidth(tmp_path):
+    """Noise readouts of σ = 2 sampled every 5 µs, image readouts every 10 µs: half the bandwidth, so σ per
+    image sample is 2·√(5/10) = 1.414; lines read twice are averaged, and σ falls by √2 more. auto uses it."""
+    from recon.experiments.config import load_experiment
+    from recon.experiments.run import reconstruct_measurement
+
+    rng = np.random.default_rng(0)
+
+    def noise():
+        return (rng.standard_normal((3, 64)) + 1j * rng.standard_normal((3, 64))) * 2.0 / np.sqrt(2)
+
+    truth = _truth(slices=1)
+    for repeats, expected in ((1, 2.0 * np.sqrt(0.5)), (2, 1.0)):
+        rows = [_readout(noise(), flags=flag_mask(NOISE), sample_time_us=5.0) for _ in range(50)]
+        rows += [_readout(truth[0, :, :, e], kspace_encode_step_1=e, average=a, sample_time_us=10.0)
+                 for e in range(COLS) for a in range(repeats)]
+        m = read_measurement(_write(tmp_path / f"noise{repeats}.h5", rows))
+        assert m.metadata["noise_scan_readouts"] == 50
+        assert m.metadata["noise_scan_sigma"] == pytest.approx(expected, rel=0.03)
+    lines = []
+    result, _ = reconstruct_measurement(load_experiment("mri-tv", ["prior.strength=auto", "operator.coil_maps=lowres",
+                                                                   "solver.max_iter=5"]), m, echo=lines.append)
+    assert result.auto_strength.sigmas == [m.metadata["noise_scan_sigma"]]
+    assert "the file's noise scan (50 readouts)" in lines[0]

@@ -22,7 +22,9 @@ Flags are bits numbered from 1 as in ISMRMRD (flag :math:`b` is set when
 ``flags & (1 << (b - 1))``). Readouts that are not image data are skipped:
 noise (19), parallel-calibration-only (20), navigator (23), phase correction
 (24), feedback (26, 28), dummy scans (27), surface-coil correction (29), phase
-stabilisation (30, 31). Calibration-and-imaging lines (21) are kept. A reversed
+stabilisation (30, 31). Calibration-and-imaging lines (21) are kept. The noise readouts give the
+noise level per image sample, ``metadata@noise_scan_sigma`` (:func:`noise_scan_sigma`), which
+``prior.strength: auto`` prefers to an estimate from the k-space. A reversed
 read-out (22, EPI) is refused: it needs phase correction, not just a flip.
 
 Placement, in recon's centred convention (:mod:`recon.operators.mri_acquisition`):
@@ -181,6 +183,8 @@ def _heads(node, path, field: str) -> dict:
                for n in REQUIRED_HEAD if n != "idx"}
     for name in ("discard_pre", "discard_post", "trajectory_dimensions"):
         columns[name] = head[name].astype(np.int64) if name in head_names else zeros
+    columns["sample_time_us"] = head["sample_time_us"].astype(np.float64) if "sample_time_us" in head_names \
+        else np.zeros(len(head))
     for name in ("kspace_encode_step_1", "slice", "kspace_encode_step_2", "average", *_SINGLE_VALUED):
         columns[name] = head["idx"][name].astype(np.int64) if name in idx_names else zeros
     return columns
@@ -260,11 +264,14 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
                 raise InputError(path, "input.index", f"a slice in {slices.tolist()[:8]}", str(options.index))
             keep, slices = keep[heads["slice"][keep] == options.index], np.asarray([options.index])
         samples = node.fields("data")[keep] if len(keep) else []
+        noise = _noise_readouts(node, heads, path, field)
     limits = facts.get("step1_limits", (None, None, None))
     centre_line = limits[2] if limits[2] is not None else cols // 2
-    kspace, mask = _place(heads, keep, samples, slices, (rows, cols), centre_line, path, field)
+    kspace, mask, count = _place(heads, keep, samples, slices, (rows, cols), centre_line, path, field)
     metadata = {"encoded_matrix": facts["encoded_matrix"], "trajectory": trajectory, "k_space_centre_line": centre_line,
                 "readouts": len(keep), **{k: facts[k] for k in ("recon_matrix", "receiver_channels") if k in facts}}
+    if noise is not None:
+        metadata.update(noise_scan_sigma=noise_scan_sigma(noise, heads, keep, count), noise_scan_readouts=len(noise[0]))
     if options.index is None:
         metadata.update(skipped_readouts=int(len(heads["flags"]) - len(keep)), slices_in_file=slices.tolist())
     else:
@@ -276,8 +283,49 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     return Measurement("mri", torch.as_tensor(kspace), geometry, FORMAT, path, metadata=metadata)
 
 
+def _noise_readouts(node, heads, path, field):
+    """``(indices, samples)`` of the noise readouts (flag 19), or None when the file has none."""
+    noise = np.nonzero((heads["flags"] & np.uint64(flag_mask(19))) != 0)[0]
+    if not len(noise):
+        return None
+    samples = node.fields("data")[noise]
+    for j, i in enumerate(noise):
+        expected = 2 * int(heads["number_of_samples"][i]) * int(heads["active_channels"][i])
+        if np.asarray(samples[j]).size != expected:
+            raise InputError(path, f"{field}[{i}].data", f"{expected} floats (a noise readout)",
+                             f"{np.asarray(samples[j]).size}")
+        check_finite(np.asarray(samples[j]), path, f"{field}[{i}].data")
+    return noise, samples
+
+
+def noise_scan_sigma(noise, heads, keep, count) -> float:
+    r"""σ per image sample (:math:`E|n|^2 = \sigma^2`) from the noise readouts ``(indices, samples)``.
+
+    The noise readouts' mean :math:`|n|^2` over every channel and sample, scaled to the image readouts'
+    bandwidth: noise power grows with the bandwidth, the inverse of ``sample_time_us``, so
+    :math:`\sigma^2 = \overline{|n|^2}\,t_\text{noise}/t_\text{image}` when both dwell times are given
+    (otherwise they are taken equal). Lines read several times are averaged (:func:`_place`), which
+    divides the variance by the mean number of readouts per sampled position.
+
+    >>> heads = {"sample_time_us": np.array([10.0, 5.0])}
+    >>> noise = (np.array([0]), [np.array([3.0, 4.0], np.float32)])     # one sample, |n|² = 25
+    >>> round(noise_scan_sigma(noise, heads, np.array([1]), np.ones((1, 1, 1))), 4)   # 25 × 10 / 5 = 50
+    7.0711
+    """
+    indices, samples = noise
+    power = np.concatenate([np.asarray(v, np.float64).reshape(-1, 2) for v in samples])
+    variance = float(np.mean(power[:, 0] ** 2 + power[:, 1] ** 2))
+    noise_dwell, image_dwell = float(np.median(heads["sample_time_us"][indices])), \
+        float(np.median(heads["sample_time_us"][keep]))
+    if noise_dwell > 0 and image_dwell > 0:
+        variance *= noise_dwell / image_dwell
+    repeats = float(count[count > 0].mean()) if (count > 0).any() else 1.0
+    return float(np.sqrt(variance / repeats))
+
+
 def _place(heads, keep, samples, slices, shape, centre_line, path, field):
-    """Scatter the kept readouts into ``(slices, coils, rows, cols)`` k-space (averaging repeats) and the mask."""
+    """Scatter the kept readouts into ``(slices, coils, rows, cols)`` k-space (averaging repeats), the mask, and
+    the number of readouts at each position ``(slices, rows, cols)``."""
     rows, cols = shape
     coils = int(heads["active_channels"][keep[0]])
     position = {int(s): i for i, s in enumerate(slices)}
@@ -301,4 +349,4 @@ def _place(heads, keep, samples, slices, shape, centre_line, path, field):
         total[s, :, start:start + readout.shape[1], line] += readout
         count[s, start:start + readout.shape[1], line] += 1
     kspace = (total / np.maximum(count, 1)[:, None]).astype(np.complex64)
-    return kspace, (count > 0).astype(np.float32)
+    return kspace, (count > 0).astype(np.float32), count

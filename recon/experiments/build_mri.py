@@ -160,7 +160,8 @@ def reconstruct_mri(config: dict, measurement, *, device: str = "cpu", callback=
 def auto_strength_mri(config: dict, measurement, built, *, shared_strength: bool = False, echo=None):
     r"""``(config, how, start)``: ``prior.strength: auto`` for MRI (:mod:`recon.experiments.auto_strength`).
 
-    σ per slice is the file's ``metadata@noise_sigma``, else estimated from the sampled k-space periphery
+    σ per slice is the file's ``metadata@noise_sigma``, else its noise scan's (ISMRMRD noise readouts,
+    ``metadata@noise_scan_sigma``), else estimated from the sampled k-space periphery
     (:func:`recon.datasets.noise_estimation.kspace_noise_sigma`, :math:`E|n|^2 = \sigma^2`); the aliasing
     level from the sampled power by ring (:func:`~recon.datasets.noise_estimation.kspace_aliasing_sigma`).
     The discrepancy counts the measured samples only, :math:`m_b` = sampled positions × coils.
@@ -169,7 +170,11 @@ def auto_strength_mri(config: dict, measurement, built, *, shared_strength: bool
     from recon.experiments.auto_strength import choose, given_noise, noise_gain, residual_norm, short_config
 
     sigmas, source = given_noise(measurement), "metadata@noise_sigma"
-    if sigmas is None or len(sigmas) != len(built):
+    scan = measurement.metadata.get("noise_scan_sigma")
+    if (sigmas is None or len(sigmas) != len(built)) and scan is not None:
+        sigmas = [float(scan)] * len(built)
+        source = f"the file's noise scan ({measurement.metadata.get('noise_scan_readouts')} readouts)"
+    elif sigmas is None or len(sigmas) != len(built):
         sigmas = [kspace_noise_sigma(y, mask)[0] for y, _, mask in built]
         source = "estimated from the sampled k-space periphery"
     samples = [int(mask.bool().sum()) * y.shape[1] for y, _, mask in built]
