@@ -4,7 +4,8 @@
 
 The problem of ``recon bench mri-tv`` (:mod:`recon.bench.mri_tv`: camera 256², 8 birdcage coils, 4× random
 columns, complex noise). recon's run is timed from the k-space on: σ from the sampled k-space periphery,
-λ = κσ + c·a (:func:`recon.experiments.auto_strength.noise_proportional`), then coil-split ADMM. BART is given the
+the relative strength κν + c·α (:func:`recon.experiments.auto_strength.noise_proportional`, as ``mri-tv`` with
+``prior.strength: auto`` computes it), then coil-split ADMM. BART is given the
 best λ of a sweep of relative strengths (each solved with 320 CG steps), which it could not know on real
 data, and is then run at that λ with each ``-i`` of the benchmark's sweep, one process each. Each side's
 time to its final PSNR is when it first comes within 0.01 dB of its own best (recon.bench.records). One
@@ -24,11 +25,11 @@ STRENGTHS = (0.002, 0.003, 0.004, 0.005, 0.006, 0.008, 0.011)
 
 
 def recon_auto(setup, y, mask, maps, truth):
-    """recon's record: noise estimate, λ = κσ and coil-split ADMM, all on the clock."""
+    """recon's record: noise and aliasing estimates, the strength and coil-split ADMM, all on the clock."""
     from recon.bench.records import BenchRecord
     from recon.bench.trace import BudgetExhausted, Trace
     from recon.datasets.noise_estimation import kspace_aliasing_sigma, kspace_noise_sigma
-    from recon.experiments.auto_strength import noise_proportional
+    from recon.experiments.auto_strength import noise_gain, noise_proportional
     from recon.experiments.config import load_experiment
     from recon.operators import MultiCoilMRI
     from recon.priors import TV
@@ -42,8 +43,9 @@ def recon_auto(setup, y, mask, maps, truth):
     sigma = kspace_noise_sigma(y, mask)[0]
     scale = float(operator.A_adjoint(y).abs().max())
     aliasing = kspace_aliasing_sigma(y, mask, [sigma])[0]
-    strength = noise_proportional(config, "mri", [sigma], "k-space periphery", sigma / scale,
-                                  aliasing / scale).how.strength
+    gain = noise_gain(operator.A_adjoint, y) / scale
+    strength = noise_proportional(config, "mri", [sigma], "k-space periphery", sigma * gain,
+                                  aliasing * gain).how.strength
     try:
         coil_split_admm(y, operator, TV(strength * scale), stopping=Stopping(max_iter=setup.max_iter),
                         callback=lambda k, x: trace.mark(x))

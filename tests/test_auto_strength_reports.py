@@ -77,9 +77,9 @@ def test_mri_auto_beats_the_fixed_strength_on_average_but_not_on_the_equispaced_
 
 
 def test_mri_auto_reaches_its_final_psnr_faster_than_bart_with_its_best_strength():
-    """Measured: recon 29.93 dB after 0.26 s (σ, aliasing and λ included; λ 0.0078 relative), BART at its best
-    strength (0.004 of a sweep) 30.11 dB after 16.0 s: 62× sooner, 0.18 dB lower."""
+    """Measured: recon 30.24 dB after 0.62 s (σ, aliasing and λ included; λ 0.0039 relative), BART at its best
+    strength (0.004 of a sweep) 30.11 dB after 16.5 s: 27× sooner, 0.13 dB higher."""
     report = docs_report("mri_auto_vs_bart")
     assert abs(report["estimated_sigma"] / report["true_sigma"] - 1) < 0.1
-    assert report["recon_final_psnr_db"] > report["bart_final_psnr_db"] - 0.3
+    assert report["recon_final_psnr_db"] > report["bart_final_psnr_db"]
     assert report["bart_over_recon_time"] > 5
