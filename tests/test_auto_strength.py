@@ -119,8 +119,9 @@ def test_recon_run_writes_what_auto_chose_into_the_output(tmp_path, capsys):
 
 
 def test_short_trials_that_cannot_resolve_the_discrepancy_fall_back_and_say_so():
-    """10 test phantoms at 5 % noise with 50-iteration trials: from λ ≈ 0.006 up the residual no longer moves
-    (192.31, under the target 195.3), so the bisection would run to 0.1 (measured 23.0 dB against 27.7)."""
+    """10 test phantoms at 5 % noise with 50-iteration trials, discrepancy rule: from λ ≈ 0.006 up the residual no
+    longer moves (measured 192.35, 192.30, 192.31 at 0.0063, 0.02, 0.063, under the target 205.1), so the path up
+    from 0.002 would run to 0.1; the search stops there and falls back."""
     from recon.datasets.image_sources import phantom_batch
 
     truth = phantom_batch("test", 10, 128)
