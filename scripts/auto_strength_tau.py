@@ -76,27 +76,20 @@ def s1045_band_limited() -> torch.Tensor:
 
 
 def noise_levels(modality: str, measurement) -> tuple[float, float | None]:
-    """(ν, α): the noise σ (rms over the slices) times the gain of Aᴴ over max|Aᴴy|, as
-    recon.experiments.auto_strength computes it from its estimate; MRI also the aliasing level a likewise
-    (means over the slices), else None."""
-    from recon.experiments.auto_strength import noise_gain
+    """(ν, α) of the true σ, as recon.experiments.auto_strength computes them from its estimate (α: MRI's
+    aliasing level, else None)."""
+    from recon.experiments.auto_strength import noise_level, rms_sigma
     from recon.experiments.config import load_experiment
 
-    name, fixed = CONFIGS[modality]
-    config = load_experiment(name, fixed)
+    config = load_experiment(*CONFIGS[modality])
     sigmas = measurement.metadata["noise_sigma"]
-    sigmas = np.asarray(sigmas if isinstance(sigmas, list) else [sigmas] * measurement.n_slices)
+    sigmas = sigmas if isinstance(sigmas, list) else [sigmas] * measurement.n_slices
     if modality == "mri":
-        from recon.datasets.noise_estimation import kspace_aliasing_sigma
         from recon.experiments import build_mri
 
         built = build_mri._problems(config, measurement.data, measurement.geometry.mask, None, "cpu")
-        gains = [noise_gain(op.A_adjoint, y) / float(op.A_adjoint(y).abs().max()) for y, op, _ in built]
-        aliasing = [kspace_aliasing_sigma(y, mask, [s])[0] for s, (y, _, mask) in zip(sigmas, built)]
-        return float(np.mean(sigmas * np.asarray(gains))), float(np.mean(np.asarray(aliasing) * gains))
-    adjoint = _adjoint(modality, config, measurement)
-    rms = float(np.sqrt(np.mean(sigmas ** 2)))
-    return rms * noise_gain(adjoint, measurement.data) / float(adjoint(measurement.data).abs().max()), None
+        return build_mri.mri_noise_levels(built, sigmas)
+    return noise_level(_adjoint(modality, config, measurement), measurement.data, rms_sigma(sigmas)), None
 
 
 def _adjoint(modality: str, config: dict, measurement):

@@ -28,8 +28,9 @@ def recon_auto(setup, y, mask, maps, truth):
     """recon's record: noise and aliasing estimates, the strength and coil-split ADMM, all on the clock."""
     from recon.bench.records import BenchRecord
     from recon.bench.trace import BudgetExhausted, Trace
-    from recon.datasets.noise_estimation import kspace_aliasing_sigma, kspace_noise_sigma
-    from recon.experiments.auto_strength import noise_gain, noise_proportional
+    from recon.datasets.noise_estimation import kspace_noise_sigma
+    from recon.experiments.auto_strength import noise_proportional
+    from recon.experiments.build_mri import mri_noise_levels
     from recon.experiments.config import load_experiment
     from recon.operators import MultiCoilMRI
     from recon.priors import TV
@@ -42,10 +43,8 @@ def recon_auto(setup, y, mask, maps, truth):
     operator = MultiCoilMRI(mask, maps)
     sigma = kspace_noise_sigma(y, mask)[0]
     scale = float(operator.A_adjoint(y).abs().max())
-    aliasing = kspace_aliasing_sigma(y, mask, [sigma])[0]
-    gain = noise_gain(operator.A_adjoint, y) / scale
-    strength = noise_proportional(config, "mri", [sigma], "k-space periphery", sigma * gain,
-                                  aliasing * gain).how.strength
+    level, aliasing = mri_noise_levels([(y, operator, mask)], [sigma])
+    strength = noise_proportional(config, "mri", [sigma], "k-space periphery", level, aliasing).how.strength
     try:
         coil_split_admm(y, operator, TV(strength * scale), stopping=Stopping(max_iter=setup.max_iter),
                         callback=lambda k, x: trace.mark(x))

@@ -10,7 +10,8 @@ from pathlib import Path
 
 @contextlib.contextmanager
 def atomic_output(path, *, overwrite: bool = False):
-    """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds.
+    """Yield a temporary path beside ``path``; move it onto ``path`` only if the block succeeds. The file gets the
+    permissions a plain ``open`` would give it (0666 less the umask), not the temporary file's 0600.
 
     :raises FileExistsError: if ``path`` exists and ``overwrite`` is false.
 
@@ -30,6 +31,14 @@ def atomic_output(path, *, overwrite: bool = False):
     temporary = Path(temporary)
     try:
         yield temporary
+        if temporary.exists():
+            os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

@@ -144,6 +144,11 @@ def noise_of(measurement) -> tuple[list[float], str]:
     return sinogram_noise_sigma(measurement.data), "estimated from the sinogram's detector background"
 
 
+def rms_sigma(sigmas) -> float:
+    """The root mean square of the slices' σ: one level for a batch solved with one λ."""
+    return math.sqrt(sum(float(s) ** 2 for s in sigmas) / len(sigmas))
+
+
 def discrepancy_target(config: dict, modality: str, sigmas: list[float], samples: list[int]) -> float:
     r""":math:`\tau\sqrt{\sum_b m_b\sigma_b^2}` with τ from ``prior.discrepancy_tau`` or :data:`DEFAULT_TAU`.
 
@@ -216,6 +221,15 @@ def noise_gain(adjoint, y: torch.Tensor) -> float:
     probe = probe / float(torch.linalg.vector_norm(probe.flatten())) * math.sqrt(probe.numel())
     back = adjoint(probe)
     return float(torch.linalg.vector_norm(back.flatten())) / math.sqrt(back.numel())
+
+
+def noise_level(adjoint, y: torch.Tensor, sigma: float) -> float:
+    """ν = σg / max|Aᴴy|: the noise as it reaches the image (:func:`noise_gain`), relative to the back-projected data.
+
+    >>> round(noise_level(lambda z: 2 * z, torch.ones(1, 1, 64, 64), 0.1), 6)      # 0.1 × 2 / 2
+    0.1
+    """
+    return sigma * noise_gain(adjoint, y) / (float(adjoint(y).abs().max()) or 1.0)
 
 
 def noise_proportional(config: dict, modality: str, sigmas: list[float], source: str,
@@ -372,9 +386,7 @@ def resolve_auto_strength(config: dict, measurement, operator=None, echo=None):
         return image, residual_norm(forward, image, y)
 
     sigmas, source = noise_of(measurement)
-    rms = math.sqrt(sum(s * s for s in sigmas) / len(sigmas))
-    scale = float(adjoint(y).abs().max()) or 1.0
-    level = rms * noise_gain(adjoint, y) / scale
+    level = noise_level(adjoint, y, rms_sigma(sigmas))
     choice = choose(config, measurement.modality, (sigmas, source), [y[0].numel()] * len(sigmas),
                     float(torch.linalg.vector_norm(y.flatten())), level, trial)
     if echo is not None:

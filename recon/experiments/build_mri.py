@@ -166,8 +166,8 @@ def auto_strength_mri(config: dict, measurement, built, *, shared_strength: bool
     level from the sampled power by ring (:func:`~recon.datasets.noise_estimation.kspace_aliasing_sigma`).
     The discrepancy counts the measured samples only, :math:`m_b` = sampled positions × coils.
     """
-    from recon.datasets.noise_estimation import kspace_aliasing_sigma, kspace_noise_sigma
-    from recon.experiments.auto_strength import choose, given_noise, noise_gain, residual_norm, short_config
+    from recon.datasets.noise_estimation import kspace_noise_sigma
+    from recon.experiments.auto_strength import choose, given_noise, residual_norm, short_config
 
     sigmas, source = given_noise(measurement), "metadata@noise_sigma"
     scan = measurement.metadata.get("noise_scan_sigma")
@@ -187,15 +187,24 @@ def auto_strength_mri(config: dict, measurement, built, *, shared_strength: bool
         return solutions, math.sqrt(total)
 
     data_norm = math.sqrt(sum(float(torch.linalg.vector_norm(y.flatten())) ** 2 for y, _, _ in built))
-    gains = [noise_gain(op.A_adjoint, y) / float(op.A_adjoint(y).abs().max()) for y, op, _ in built]
-    level = sum(s * gain for s, gain in zip(sigmas, gains)) / len(built)
-    aliasing = sum(kspace_aliasing_sigma(y, mask, [s])[0] * gain
-                   for s, gain, (y, _, mask) in zip(sigmas, gains, built)) / len(built)
+    level, aliasing = mri_noise_levels(built, sigmas)
     choice = choose(config, "mri", (sigmas, source), samples, data_norm, level, trial, aliasing)
     if echo is not None:
         echo(choice.how.describe())
     chosen = {**config, "prior": {**config["prior"], "strength": choice.how.strength, "strength_scale": "relative"}}
     return chosen, choice.how, choice.start
+
+
+def mri_noise_levels(built, sigmas: list[float]) -> tuple[float, float]:
+    """(ν, α), means over the slices ``built`` ``(y, operator, mask)``: the noise σ and the aliasing level a of each
+    slice's k-space, as they reach the image (:func:`recon.experiments.auto_strength.noise_level`)."""
+    from recon.datasets.noise_estimation import kspace_aliasing_sigma
+    from recon.experiments.auto_strength import noise_level
+
+    levels = [noise_level(op.A_adjoint, y, 1.0) for y, op, _ in built]
+    aliasing = [kspace_aliasing_sigma(y, mask, [s])[0] for s, (y, _, mask) in zip(sigmas, built)]
+    return (sum(s * g for s, g in zip(sigmas, levels)) / len(built),
+            sum(a * g for a, g in zip(aliasing, levels)) / len(built))
 
 
 def _zero_filled(measurement, volume: bool, device) -> torch.Tensor:

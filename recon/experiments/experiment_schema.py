@@ -110,7 +110,7 @@ PRIOR = Section({
                          doc="strength auto, noise-proportional: p in λ = κ ν^p, ν the noise relative to the "
                              "back-projected data; null: each modality's p for tv, chosen with κ."),
     "aliasing_weight": Field(float, None, minimum=0, nullable=True,
-                             doc="strength auto, noise-proportional, MRI: c in λ = κ σ + c a, a the aliasing level "
+                             doc="strength auto, noise-proportional, MRI: c in λ = κ ν + c α, α the aliasing level "
                                  "of the undersampled k-space; null: the c chosen with κ on the validation data."),
     "auto_trials": Field(int, 7, minimum=1,
                          doc="strength auto (discrepancy): trial solves at most, on a warm-started path from "

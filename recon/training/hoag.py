@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import torch
 
-from recon.training.maid import _row
+from recon.training.maid import history_row
 
 DECAYS = ("quadratic", "geometric", "power")
 
@@ -54,7 +54,7 @@ def hoag(upper, theta: torch.Tensor, *, step: float, epsilon: float = 1e-1, delt
     ``exact_loss`` are after the step): HOAG never evaluates the loss at the new θ."""
     theta = theta.detach().clone()
     x = upper.solve(theta, epsilon)
-    history = [_row(upper, 0, theta, upper.loss(x, theta), (epsilon, delta, step), True, exact_tol)]
+    history = [history_row(upper, 0, theta, upper.loss(x, theta), (epsilon, delta, step), True, exact_tol)]
     for k in range(1, max_iterations + 1):
         if budget is not None and upper.total_iterations >= budget:
             break
@@ -65,7 +65,7 @@ def hoag(upper, theta: torch.Tensor, *, step: float, epsilon: float = 1e-1, delt
         gradient = upper.hypergradient(theta, x, delta_k)
         loss = upper.loss(x, theta)
         theta = theta - step * gradient
-        history.append(_row(upper, k, theta, loss, (epsilon_k, delta_k, step), True, exact_tol))
+        history.append(history_row(upper, k, theta, loss, (epsilon_k, delta_k, step), True, exact_tol))
         if progress is not None:
             progress(history[-1])
     return theta, history

@@ -29,15 +29,16 @@ with the learned ``prior.strength`` and ``prior.eta`` in it, and no YAML.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from recon.datasets.atomic import atomic_output
 from recon.training.bilevel_pairs import file_pairs, image_names, photograph_pairs
 from recon.training.bilevel_problems import SmoothedTVDenoising, WeightedTVDenoising
 from recon.training.hyperparameter_config import load_hyperparameter_config  # noqa: F401  (doctest, callers)
@@ -203,31 +204,16 @@ def loss_figure(path, curves: dict, title: str) -> None:
     axes.set_title(title)
     axes.legend()
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=110, format="png")
     plt.close(figure)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _write_atomically(files: dict) -> None:
-    """Write ``{path: writer(temporary path)}`` to temporary names, then rename them all; nothing on failure."""
-    temporary = {}
-    try:
+    """Write ``{path: writer(temporary path)}``; every file is renamed into place only once all are written, so a
+    failure leaves none (:func:`recon.datasets.atomic.atomic_output`, one per file)."""
+    with contextlib.ExitStack() as stack:
         for path, writer in files.items():
-            handle, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-            os.close(handle)
-            temporary[path] = Path(name)
-            writer(temporary[path])
-            os.chmod(name, 0o666 & ~_umask())
-        for path, name in temporary.items():
-            os.replace(name, path)
-    finally:
-        for name in temporary.values():
-            name.unlink(missing_ok=True)
+            writer(stack.enter_context(atomic_output(path, overwrite=True)))
 
 
 def train_hyperparameters(config: dict, output_dir, *, progress=None, command: str | None = None,

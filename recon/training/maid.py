@@ -56,7 +56,9 @@ class MaidSettings:
     min_accuracy: float = 1e-10
 
 
-def _row(upper, iteration, theta, loss, settings_now, accepted, exact_tol):
+def history_row(upper, iteration, theta, loss, settings_now, accepted, exact_tol):
+    """One row of a run's history (MAID's and HOAG's): counts, loss, θ, accuracies, step; ``exact_loss`` with
+    the lower level solved to ``exact_tol`` when that is set."""
     row = {"iteration": iteration, "lower_iterations": upper.lower_iterations, "cg_iterations": upper.cg_iterations,
            "total_iterations": upper.total_iterations, "loss": loss, "theta": [float(t) for t in theta],
            "epsilon": settings_now[0], "delta": settings_now[1], "step": settings_now[2], "accepted": accepted}
@@ -76,7 +78,7 @@ def maid(upper, theta: torch.Tensor, settings: MaidSettings = MaidSettings(), *,
     theta = theta.detach().clone()
     x = upper.solve(theta, epsilon)
     loss = upper.loss(x, theta)
-    history = [_row(upper, 0, theta, loss, (epsilon, delta, step), True, exact_tol)]
+    history = [history_row(upper, 0, theta, loss, (epsilon, delta, step), True, exact_tol)]
     for iteration in range(1, max_iterations + 1):
         if budget is not None and upper.total_iterations >= budget:
             break
@@ -106,7 +108,7 @@ def maid(upper, theta: torch.Tensor, settings: MaidSettings = MaidSettings(), *,
         if not accepted:
             epsilon *= settings.accuracy_shrink
             delta *= settings.accuracy_shrink
-        history.append(_row(upper, iteration, theta, loss, (epsilon, delta, step), accepted, exact_tol))
+        history.append(history_row(upper, iteration, theta, loss, (epsilon, delta, step), accepted, exact_tol))
         if progress is not None:
             progress(history[-1])
     return theta, history
