@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from recon.operators import FanBeamCT, ParallelBeamCT, fbp
-from recon.operators.fbp import angular_weights, ramp_filter
+from recon.operators.filtered_backprojection import angular_weights, ramp_filter
 
 N = 96
 
@@ -105,3 +105,13 @@ def test_fbp_rejects_a_sinogram_of_the_wrong_shape():
     op = ParallelBeamCT(_arc(180, 60), 140, image_shape=(N, N))
     with pytest.raises(ValueError, match="expected a measurement shaped"):
         fbp(torch.zeros(1, 1, 59, 140), op)
+    with pytest.raises(ValueError, match=r"fbp: expected a measurement shaped \(batch, channel, 60, 140\)"):
+        fbp(torch.zeros(1, 59, 140), op.geometry)
+
+
+def test_fbp_of_a_geometry_is_the_fbp_of_its_operator():
+    op = ParallelBeamCT(_arc(180, 60), 140, image_shape=(N, N))
+    y = op(torch.rand(2, 1, N, N, generator=torch.Generator().manual_seed(0)))
+    torch.testing.assert_close(fbp(y, op.geometry, "hann"), fbp(y, op, "hann"), rtol=0, atol=0)
+    with pytest.raises(TypeError, match="fbp: expected a CT operator or geometry, got str"):
+        fbp(y, "parallel")

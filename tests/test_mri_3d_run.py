@@ -4,7 +4,8 @@ The volume is ``(depth, rows, cols) = (16, 32, 32)``; rows are the read-out, so 
 (4x, a fully sampled 6 x 8 centre) is drawn over ``(depth, cols)`` and repeated along
 the rows, as a 3D Cartesian scan measures whole read-outs. It changes along depth, so
 ``operator.ndim: 2`` splits the volume along the read-out into 32 ``(depth, cols)``
-problems (:mod:`recon.experiments.mri_volume`); ``operator.ndim: 3`` solves one.
+problems (:mod:`recon.experiments.mri_volume`); ``operator.ndim: 3`` solves one. A BART volume is written
+in BART's axis order ``(READ, PHS1, PHS2) = (rows, cols, depth)``; :func:`run` checks that and turns it back.
 """
 
 from __future__ import annotations
@@ -45,13 +46,18 @@ def scan(tmp_path_factory):
 
 
 def run(scan, experiment: str, *settings: str, name: str | None = None, source: str = "cfl") -> np.ndarray:
+    """The reconstruction ``(depth, rows, cols)``; from the BART file it is written ``(rows, cols, depth)``."""
     output = scan["folder"] / f"{name or experiment}.h5"
     arguments = ["run", experiment, "--input", str(scan[source]), "--output", str(output), "--quiet", "--overwrite"]
     for setting in ("output.figure=false", *settings):
         arguments += ["--set", setting]
     assert main(arguments) == 0
     with h5py.File(output) as f:
-        return f["reconstruction"][()]
+        image = f["reconstruction"][()]
+    if source != "cfl":
+        return image
+    assert image.shape == (ROWS, COLS, DEPTH)          # BART's (READ, PHS1, PHS2)
+    return image.transpose(2, 0, 1)
 
 
 TV = ("operator.coil_maps=lowres", "prior.strength=0.003", "solver.max_iter=150")

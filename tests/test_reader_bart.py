@@ -150,3 +150,41 @@ def test_real_brain_through_bart_round_trip_and_recon_info(brain, tmp_path, caps
     assert "Cartesian mask (320, 256): acceleration 1.52x (53760 of 81920 samples measured)" in text
     assert "reference: none" in text
     assert "experiments that fit: none shipped yet for mri" in text
+
+
+def _zero_filled_in_bart_order(bart: np.ndarray) -> np.ndarray:
+    """The root-sum-of-squares over coils of the centred orthonormal inverse FFT over (x, y, z), in BART's order."""
+    axes = (0, 1, 2)
+    images = np.fft.fftshift(np.fft.ifftn(np.fft.ifftshift(bart, axes=axes), axes=axes, norm="ortho"), axes=axes)
+    return np.sqrt((np.abs(images) ** 2).sum(axis=3))
+
+
+@pytest.mark.parametrize("dims", [(1, 18, 24), (4, 6, 10)])
+def test_the_reconstruction_keeps_barts_axis_order(tmp_path, capsys, dims):
+    """k-space dims (1, 18, 24, coils) give one 18 x 24 image, as ``bart pics`` writes (1, 18, 24), not 24 images
+    of 1 x 18; a volume (4, 6, 10) is written (4, 6, 10). Non-square, so a transpose cannot pass."""
+    import shutil
+    import subprocess
+
+    import h5py
+
+    rng = np.random.default_rng(3)
+    bart = (rng.standard_normal((*dims, 3)) + 1j * rng.standard_normal((*dims, 3))).astype(np.complex64)
+    bart[:, :, 1::3] = 0                                   # unmeasured k_z planes
+    stem = write_cfl(tmp_path / "k", bart)
+    output = tmp_path / "zf.h5"
+    assert main(["run", "mri-zf", "--input", f"{stem}.cfl", "--output", str(output), "--quiet"]) == 0
+    with h5py.File(output) as f:
+        image = f["reconstruction"][()]
+    expected = _zero_filled_in_bart_order(bart)
+    assert image.shape == dims
+    np.testing.assert_allclose(image, expected, rtol=1e-4, atol=1e-5 * float(expected.max()))
+    assert main(["info", f"{stem}.cfl"]) == 0
+    assert f"written (READ, PHS1, PHS2) = {dims}, as bart pics writes it" in capsys.readouterr().out
+    if shutil.which("bart"):                               # BART's own zero-filled image, where BART is installed
+        for command in (["fft", "-u", "-i", "7", stem, tmp_path / "coils"], ["rss", "8", tmp_path / "coils",
+                                                                             tmp_path / "rss"]):
+            subprocess.run(["bart", *map(str, command)], check=True, capture_output=True)
+        theirs = np.abs(read_cfl(tmp_path / "rss"))
+        assert theirs.shape == dims
+        np.testing.assert_allclose(image, theirs, rtol=1e-4, atol=1e-5 * float(theirs.max()))

@@ -18,6 +18,11 @@ be Fourier transformed along it by a 3D operator) or BART's ``SLICE`` (13),
 not both; every other dimension must be 1. The mask is the zero pattern of
 k-space (1 where any coil is non-zero). ``ReadOptions.index`` picks one slice.
 
+The reconstruction keeps BART's axis order, as ``bart pics`` writes it: a 2D
+k-space's images are written ``(slices, x, y)``; a 3D k-space's volume
+``(x, y, z)`` (:func:`recon.experiments.mri_volume.bart_order`), so dims
+``(1, 180, 230, coils)`` give one 180 x 230 image, not 230 images of 1 x 180.
+
 :func:`read_cfl` and :func:`write_cfl` read and write any array; the path may
 be the ``.cfl``, the ``.hdr`` or the stem. Format detection
 (:func:`recon.datasets.formats.detect_format`) needs an existing file, so give
@@ -30,16 +35,23 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_finite
 
+if TYPE_CHECKING:
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
+
 FORMAT = "bart-cfl"
 DESCRIPTION = "BART .cfl/.hdr pair: complex64, column-major; k-space dims (x, y, z, coils, ...)"
+AXES = ("(READ, PHS1, PHS2, COIL, ..., SLICE) = (x, y, z, coils, ..., s): a 2D k-space is read as (s, coils, x, "
+        "y) and written (s, x, y); a 3D one (PHS2 > 1) is read as (z, coils, x, y) and its volume written "
+        "(x, y, z), BART's order, as bart pics writes it: dims (1, 180, 230, coils) give one 180 x 230 image")
 
 N_DIMS = 16
 DIM_NAMES = ("READ", "PHS1", "PHS2", "COIL", "MAPS", "TE", "COEFF", "COEFF2", "ITER", "CSHIFT", "TIME", "TIME2",
@@ -148,7 +160,7 @@ def write_cfl(path, array, *, overwrite: bool = False) -> Path:
     """
     from recon.datasets.atomic import atomic_output
 
-    values = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+    values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
     if values.dtype.kind not in "biufc" or not 0 < values.ndim <= N_DIMS:
         raise ValueError(f"write_cfl: array must be numeric with 1 to {N_DIMS} axes, got {values.dtype} of shape "
                          f"{values.shape}")
@@ -172,9 +184,33 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     >>> tuple(m.data.shape), m.geometry.acceleration
     ((1, 2, 4, 6), 2.0)
     """
-    from recon.datasets.fastmri import _mask_from_kspace
+    import torch
+
+    from recon.datasets.fastmri import kspace_mask
+    from recon.datasets.measurement import Measurement
     from recon.operators.mri_acquisition import CartesianAcquisition
 
+    kspace, data, metadata = _kspace(path, options)
+    return Measurement("mri", torch.as_tensor(kspace), CartesianAcquisition(torch.as_tensor(kspace_mask(kspace))),
+                       FORMAT, data, metadata=metadata)
+
+
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, without tensors (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.fastmri import kspace_mask
+    from recon.datasets.summary import Summary, cartesian_lines
+
+    kspace, _, metadata = _kspace(path, ReadOptions())
+    lines = cartesian_lines(kspace_mask(kspace))
+    if metadata["slice_axis"] == "PHS2" and kspace.shape[0] > 1:
+        depth, _, rows, cols = kspace.shape
+        lines.append(f"  3D k-space, k_z along PHS2: the volume is written (READ, PHS1, PHS2) = "
+                     f"({rows}, {cols}, {depth}), as bart pics writes it")
+    return Summary("mri", tuple(kspace.shape), lines)
+
+
+def _kspace(path, options: ReadOptions):
+    """k-space ``(slices, coils, x, y)`` complex64, the ``.cfl`` it came from, and the metadata of :func:`read`."""
     stem = stem_of(path)
     header, data = _pair(stem)
     dims = read_header(stem)
@@ -200,5 +236,4 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
                 "mask_source": "the zero pattern of k-space"}
     if options.index is not None:
         metadata["slice"] = options.index
-    return Measurement("mri", torch.as_tensor(kspace), CartesianAcquisition(torch.as_tensor(_mask_from_kspace(kspace))),
-                       FORMAT, data, metadata=metadata)
+    return kspace, data, metadata

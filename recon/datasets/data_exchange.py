@@ -46,13 +46,22 @@ import numpy as np
 
 from recon.datasets.errors import InputError
 from recon.datasets.read_options import ReadOptions
-from recon.datasets.raw_scan import angles_from_options, angles_in_radians, raw_scan_measurement, read_frames
+from recon.datasets.raw_scan import (
+    angles_from_options,
+    angles_in_radians,
+    frames_shape,
+    raw_scan_measurement,
+    raw_scan_summary,
+    read_frames,
+)
 from recon.datasets.validation import check_angles, read_dataset
 
 log = logging.getLogger(__name__)
 
 FORMAT = "data-exchange"
 DESCRIPTION = "APS Data Exchange HDF5: raw projections, flats, darks and theta (exchange/...)"
+AXES = ("exchange/data (angles, rows, cols) is one sinogram per detector row: (rows, 1, angles, cols); the "
+        "reconstruction is written (rows, cols, cols), one cols x cols slice per detector row")
 
 DATA, FLATS, DARKS, THETA = "exchange/data", "exchange/data_white", "exchange/data_dark", "exchange/theta"
 RESOLUTION = "measurement/instrument/detection_system/objective/resolution"
@@ -100,6 +109,21 @@ def read(path: Path, options: ReadOptions = ReadOptions()):
     metadata = {"angles_from": angles_field, "pixel_size_from": pixel_note}
     return raw_scan_measurement(path, projections, flats, darks, angles, options, format=FORMAT,
                                 data_field=DATA, raw_shape=shape, pixel_size=pixel_size, metadata=metadata)
+
+
+def describe(path: Path):
+    """What :func:`read` would return, from the shapes, angles and pixel size (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.validation import open_hdf5
+
+    path = Path(path)
+    with open_hdf5(path) as h5:
+        shape = frames_shape(h5, DATA, path, what="raw projections (angles, rows, cols)")
+        frames_shape(h5, FLATS, path, what="flat-field frames (frames, rows, cols)", detector=shape[1:])
+        if DARKS in h5:
+            frames_shape(h5, DARKS, path, what="dark frames (frames, rows, cols)", detector=shape[1:])
+        angles, _ = _theta(h5, path, shape[0], ReadOptions())
+        pixel_size, _ = effective_pixel_size_mm(h5, RESOLUTION)
+    return raw_scan_summary(path, shape, angles, pixel_size)
 
 
 def _theta(h5, path, n_views: int, options: ReadOptions):

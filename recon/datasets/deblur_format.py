@@ -36,17 +36,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import read_dataset
-from recon.operators.blur import BOUNDARIES
+
+if TYPE_CHECKING:
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
 
 FORMAT = "recon-deblur"
 DESCRIPTION = "recon's deblurring HDF5 layout: blurred images, their PSF (shared or per channel), optional multiband"
+AXES = ("data (images, [channels,] H, W) is read as (images, channels, H, W) (multiband: the bands and "
+        "the broad band packed); the reconstruction is written (images, channels or bands, H, W)")
 LAYOUT_ATTR = "recon_format"
 LAYOUT = "deblur"
 VERSION = 1
@@ -60,13 +67,13 @@ def _text(value) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _checked_psf(psf: np.ndarray, path, name: str) -> torch.Tensor:
+def _checked_psf(psf: np.ndarray, path, name: str) -> np.ndarray:
     if float(psf.min()) < 0:
         raise InputError(path, name, "a non-negative PSF", f"a minimum of {float(psf.min()):g}")
     sums = psf.sum(axis=(-2, -1))
     if float(np.min(sums)) <= 0:
         raise InputError(path, name, "a PSF of positive sum (each channel)", "a sum of 0")
-    return torch.from_numpy(np.asarray(psf, dtype=np.float64))
+    return np.asarray(psf, dtype=np.float64)
 
 
 def _images(array: np.ndarray, channels_axis: bool) -> np.ndarray:
@@ -90,6 +97,7 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     ('deblur', (1, 1, 16, 16), 'reflect')
     """
     from recon.datasets.validation import open_hdf5
+    from recon.operators.blur import BOUNDARIES
 
     with open_hdf5(path) as h5:
         boundary = _text(h5.attrs.get("boundary", "reflect"))
@@ -108,9 +116,46 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     return measurement.select(options.index)
 
 
-def _read_single(h5, path, boundary: str, metadata: dict) -> Measurement:
-    from recon.operators.deblur_acquisition import BlurAcquisition
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, from the same arrays without tensors (:mod:`recon.datasets.summary`).
 
+    The boundary is checked when the file is read (its list of names lives with the blur operator).
+    """
+    from recon.datasets.summary import Summary, psf_width
+    from recon.datasets.validation import open_hdf5
+
+    with open_hdf5(path) as h5:
+        boundary = _text(h5.attrs.get("boundary", "reflect"))
+        noise = h5["metadata"].attrs.get("noise") if "metadata" in h5 else None
+        multiband = "broad" in h5
+        arrays = _multiband_arrays(h5, path) if multiband else _single_arrays(h5, path)
+    metadata = {} if noise is None else {"noise": _text(noise)}
+    if multiband:
+        low, broad, band_psfs, broad_psf, factor, weights, truth = arrays
+        band_psfs, broad_psf = _normalised(band_psfs), _normalised(broad_psf)
+        (h, w), (big_h, big_w) = low.shape[-2:], broad.shape[-2:]
+        setup = [f"  multiband: {low.shape[1]} bands of {h} x {w} pixels, a broad band of {big_h} x {big_w} "
+                 f"(factor {factor}), weights {[round(float(v), 4) for v in weights]}",
+                 f"  band PSFs {band_psfs.shape}, width σ ≈ {psf_width(band_psfs)} px; broad PSF {broad_psf.shape}, "
+                 f"σ ≈ {psf_width(broad_psf)} px; boundary {boundary}"]
+        shape = (low.shape[0], 1, low[0].size + broad[0].size)
+    else:
+        images, psf, truth = arrays
+        psf = _normalised(psf)
+        per = f"one per channel ({psf.shape[0]})" if psf.ndim == 3 else "shared by every channel"
+        setup = [f"  PSF {psf.shape[-2:]}, {per}, width σ ≈ {psf_width(psf)} px; boundary {boundary}"]
+        shape = images.shape
+    return Summary("deblur", tuple(shape), setup, ground_truth=truth is not None, metadata=metadata,
+                   multiband=multiband, boundary=boundary)
+
+
+def _normalised(psf: np.ndarray) -> np.ndarray:
+    """Each PSF scaled to sum 1, as the acquisition keeps it."""
+    return psf / psf.sum(axis=(-2, -1), keepdims=True)
+
+
+def _single_arrays(h5, path):
+    """The images ``(images, channels, H, W)``, the PSF and the ground truth (or ``None``), checked."""
     data = read_dataset(h5, "data", path, rank=(2, 3, 4), kind="real", what="blurred images (images, H, W)")
     psf = read_dataset(h5, "psf", path, rank=(2, 3), kind="real", what="a PSF (kh, kw) or (channels, kh, kw)")
     # (N, H, W) is N images, unless there is one PSF per entry: then one image of N channels.
@@ -125,15 +170,25 @@ def _read_single(h5, path, boundary: str, metadata: dict) -> Measurement:
         truth = _images(truth, channels_axis=per_channel)
         if truth.shape != images.shape:
             raise InputError(path, "ground_truth", f"the shape of data {tuple(data.shape)}", f"{truth.shape}")
-    setup = BlurAcquisition(_checked_psf(psf, path, "psf"), images.shape[-2:], boundary)
+    return images, _checked_psf(psf, path, "psf"), truth
+
+
+def _read_single(h5, path, boundary: str, metadata: dict) -> Measurement:
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.operators.deblur_acquisition import BlurAcquisition
+
+    images, psf, truth = _single_arrays(h5, path)
+    setup = BlurAcquisition(psf, images.shape[-2:], boundary)
     return Measurement("deblur", torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)), setup, FORMAT,
                        Path(path), None if truth is None else torch.from_numpy(np.ascontiguousarray(truth, np.float32)),
                        metadata=metadata)
 
 
-def _read_multiband(h5, path, boundary: str, metadata: dict) -> Measurement:
-    from recon.operators.deblur_acquisition import MultibandAcquisition
-
+def _multiband_arrays(h5, path):
+    """The bands ``(images, bands, h, w)``, the broad band ``(images, H, W)``, the band PSFs, the broad PSF, the
+    factor, the weights and the ground truth (or ``None``), checked."""
     low = read_dataset(h5, "data", path, rank=(3, 4), kind="real", what="low-resolution bands (bands, h, w)")
     low = low[None] if low.ndim == 3 else low
     broad = read_dataset(h5, "broad", path, rank=(2, 3), kind="real", what="the broad band (H, W)")
@@ -155,11 +210,6 @@ def _read_multiband(h5, path, boundary: str, metadata: dict) -> Measurement:
     if broad.shape[0] != low.shape[0] or tuple(broad.shape[1:]) != (factor * low.shape[2], factor * low.shape[3]):
         raise InputError(path, "broad", f"shape ({low.shape[0]}, {factor * low.shape[2]}, {factor * low.shape[3]}) "
                          "(images, then factor times the bands' size)", f"{broad.shape}")
-    setup = MultibandAcquisition(_checked_psf(band_psfs, path, "psf"), factor, broad.shape[1:],
-                                 _checked_psf(broad_psf, path, "broad_psf"), weights, boundary)
-    operator = setup.operator()
-    packed = operator.pack(torch.from_numpy(np.asarray(low, np.float32))[:, None],
-                           torch.from_numpy(np.asarray(broad, np.float32))[:, None])
     truth = None
     if "ground_truth" in h5:
         truth = read_dataset(h5, "ground_truth", path, rank=(3, 4), kind="real", what="the sharp bands")
@@ -167,6 +217,22 @@ def _read_multiband(h5, path, boundary: str, metadata: dict) -> Measurement:
         if truth.shape != (low.shape[0], bands, *broad.shape[1:]):
             raise InputError(path, "ground_truth", f"shape {(low.shape[0], bands, *broad.shape[1:])} "
                              "(images, bands, then the broad band's size)", f"{truth.shape}")
+    return (low, broad, _checked_psf(band_psfs, path, "psf"), _checked_psf(broad_psf, path, "broad_psf"), factor,
+            weights, truth)
+
+
+def _read_multiband(h5, path, boundary: str, metadata: dict) -> Measurement:
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.operators.deblur_acquisition import MultibandAcquisition
+
+    low, broad, band_psfs, broad_psf, factor, weights, truth = _multiband_arrays(h5, path)
+    setup = MultibandAcquisition(band_psfs, factor, broad.shape[1:], broad_psf, weights, boundary)
+    operator = setup.operator()
+    packed = operator.pack(torch.from_numpy(np.asarray(low, np.float32))[:, None],
+                           torch.from_numpy(np.asarray(broad, np.float32))[:, None])
+    if truth is not None:
         truth = torch.from_numpy(np.ascontiguousarray(truth, np.float32))[:, None]
     return Measurement("deblur", packed.contiguous(), setup, FORMAT, Path(path), truth, metadata=metadata)
 
@@ -181,6 +247,8 @@ def write_multiband(path, low: torch.Tensor, broad: torch.Tensor, setup, *, grou
                     metadata: dict | None = None, overwrite: bool = False) -> Path:
     """Write low-resolution bands ``(images, bands, h, w)``, the broad band ``(images, H, W)`` and a
     :class:`~recon.operators.deblur_acquisition.MultibandAcquisition`, atomically."""
+    import torch
+
     if ground_truth is not None and torch.as_tensor(ground_truth).dim() == 5:    # (images, 1, bands, H, W)
         ground_truth = torch.as_tensor(ground_truth)[:, 0]
     arrays = {"data": _array(low, 4, "low"), "broad": _array(broad, 3, "broad"),
@@ -190,6 +258,8 @@ def write_multiband(path, low: torch.Tensor, broad: torch.Tensor, setup, *, grou
 
 
 def _array(tensor, rank: int, name: str) -> np.ndarray:
+    import torch
+
     array = torch.as_tensor(tensor).detach().cpu().numpy()
     if array.ndim != rank:
         raise ValueError(f"write: {name} must have {rank} axes, got shape {array.shape}")
@@ -198,8 +268,10 @@ def _array(tensor, rank: int, name: str) -> np.ndarray:
 
 def _write(path, arrays: dict, psf, boundary: str, ground_truth, metadata, overwrite: bool, broad_attrs: dict):
     import h5py
+    import torch
 
     from recon.datasets.atomic import atomic_output
+    from recon.operators.blur import BOUNDARIES
 
     if boundary not in BOUNDARIES:
         raise ValueError(f"write: boundary must be one of {', '.join(BOUNDARIES)}, got {boundary!r}")

@@ -41,12 +41,11 @@ float32.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import (
     check_finite,
@@ -55,8 +54,15 @@ from recon.datasets.validation import (
     read_dataset,
 )
 
+if TYPE_CHECKING:
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
+
 FORMAT = "fastmri"
 DESCRIPTION = "fastMRI HDF5 (kspace (slices, [coils,] H, W), mask, ismrmrd_header, reconstruction_rss): Cartesian MRI"
+AXES = ("kspace (slices, coils, H, W) (single-coil (slices, H, W): one coil) is read as is; the reconstruction "
+        "is written (slices, H, W), as reconstruction_rss (with operator.ndim 3 the slices are k_z: "
+        "(depth, H, W))")
 
 KSPACE, MASK, HEADER = "kspace", "mask", "ismrmrd_header"
 RSS, ESC = "reconstruction_rss", "reconstruction_esc"
@@ -73,17 +79,16 @@ def sniff(path: Path, h5) -> bool:
         return False
 
 
-def _mask_from_kspace(kspace: np.ndarray) -> torch.Tensor:
-    """:func:`recon.operators.mri_masks.mask_from_kspace` of each slice of ``(slices, coils, rows, cols)``
-    k-space: ``(rows, cols)`` if every slice agrees, else ``(slices, rows, cols)``.
+def kspace_mask(kspace: np.ndarray) -> np.ndarray:
+    """The sampling mask of zero-filled k-space ``(slices, coils, rows, cols)``: 1 where any coil is non-zero
+    (:func:`recon.operators.mri_masks.mask_from_kspace` of each slice), ``(rows, cols)`` if every slice agrees,
+    else ``(slices, rows, cols)``; float32.
 
     >>> k = np.zeros((2, 3, 4, 5), np.complex64); k[:, 1, :, [1, 3]] = 1
-    >>> _mask_from_kspace(k)[0].tolist()
+    >>> kspace_mask(k)[0].tolist()
     [0.0, 1.0, 0.0, 1.0, 0.0]
     """
-    from recon.operators.mri_masks import mask_from_kspace
-
-    measured = torch.stack([mask_from_kspace(torch.as_tensor(one)) for one in kspace])
+    measured = (np.asarray(kspace) != 0).any(axis=1).astype(np.float32)
     return measured[0] if bool((measured == measured[:1]).all()) else measured
 
 
@@ -130,15 +135,27 @@ def _reference_name(h5, single_coil: bool) -> str | None:
     return next((name for name in names if name in h5), None)
 
 
-def _reference(h5, path, name: str, n_slices: int, shape, index):
+def _reference_shape(h5, path, name: str, n_slices: int) -> tuple[int, int, int]:
     node = open_dataset(h5, name, path, what="a (slices, h, w) reference image")
     if node.ndim != 3 or node.shape[0] != n_slices:
         raise InputError(path, name, f"({n_slices}, h, w): one image per k-space slice", f"shape {node.shape}")
-    if tuple(node.shape[1:]) != tuple(shape):
-        return None, tuple(int(s) for s in node.shape)
+    return tuple(int(s) for s in node.shape)
+
+
+def _reference(h5, path, name: str, n_slices: int, shape, index):
+    import torch
+
+    stored = _reference_shape(h5, path, name, n_slices)
+    if stored[1:] != tuple(shape):
+        return None, stored
     select = None if index is None else slice(index, index + 1)
     image = read_dataset(h5, name, path, kind="real", what="a (slices, h, w) reference image", select=select)
-    return torch.as_tensor(np.asarray(image, dtype=np.float32))[:, None], tuple(int(s) for s in node.shape)
+    return torch.as_tensor(np.asarray(image, dtype=np.float32))[:, None], stored
+
+
+def _reference_note(name: str, stored, shape) -> str:
+    return (f"{name} is {stored[1]} x {stored[2]}, not the {shape[0]} x {shape[1]} image grid: compare a "
+            "reconstruction centre-cropped to it (read_fastmri_reference)")
 
 
 def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
@@ -154,7 +171,10 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     >>> tuple(read(path, ReadOptions(index=1)).data.shape)
     (1, 3, 4, 6)
     """
+    import torch
+
     from recon.datasets.ismrmrd import header_facts
+    from recon.datasets.measurement import Measurement
     from recon.operators.mri_acquisition import CartesianAcquisition
 
     path = Path(path)
@@ -167,7 +187,7 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
         if MASK in h5:
             mask, metadata["mask_source"] = _mask(h5, path, shape), "the file's mask dataset"
         else:
-            mask, metadata["mask_source"] = _mask_from_kspace(kspace), "the zero pattern of k-space"
+            mask, metadata["mask_source"] = kspace_mask(kspace), "the zero pattern of k-space"
         if HEADER in h5:
             facts = header_facts(_text(open_dataset(h5, HEADER, path, what="the ISMRMRD XML header")), path, HEADER)
             metadata.update({k: facts[k] for k in ("encoded_matrix", "recon_matrix", "step1_limits") if k in facts})
@@ -176,14 +196,30 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     if name is not None:
         metadata[f"{name}_shape"] = stored
         if reference is None:
-            metadata["reference_note"] = (f"{name} is {stored[1]} x {stored[2]}, not the {shape[0]} x {shape[1]} "
-                                          "image grid: compare a reconstruction centre-cropped to it "
-                                          "(read_fastmri_reference)")
+            metadata["reference_note"] = _reference_note(name, stored, shape)
     if index is not None:
         metadata["slice"] = index
     return Measurement("mri", torch.as_tensor(kspace), CartesianAcquisition(torch.as_tensor(mask)), FORMAT, path,
                        reference=reference, reference_name=f"fastMRI {name}" if reference is not None else "",
                        metadata=metadata)
+
+
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, without its tensors (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.summary import Summary, cartesian_lines
+
+    path = Path(path)
+    with open_hdf5(path) as h5:
+        single_coil = open_dataset(h5, KSPACE, path, what="complex k-space").ndim == 3
+        kspace, n_slices = _kspace(h5, path, None)
+        shape = kspace.shape[-2:]
+        mask = _mask(h5, path, shape) if MASK in h5 else kspace_mask(kspace)
+        name = _reference_name(h5, single_coil)
+        stored = None if name is None else _reference_shape(h5, path, name, n_slices)
+    on_grid = stored is not None and stored[1:] == tuple(shape)
+    note = {"reference_note": _reference_note(name, stored, shape)} if stored is not None and not on_grid else {}
+    return Summary("mri", tuple(kspace.shape), cartesian_lines(mask),
+                   reference_name=f"fastMRI {name}" if on_grid else "", metadata=note)
 
 
 def _text(node) -> str:
@@ -203,6 +239,8 @@ def read_fastmri_reference(path, index: int | None = None):
     >>> read(path).reference is None, tuple(read_fastmri_reference(path).shape)
     (True, (1, 1, 4, 4))
     """
+    import torch
+
     with open_hdf5(path) as h5:
         name = _reference_name(h5, open_dataset(h5, KSPACE, path, what="complex k-space").ndim == 3)
         if name is None:
@@ -213,7 +251,7 @@ def read_fastmri_reference(path, index: int | None = None):
 
 
 def _numpy(array, name: str, caller: str) -> np.ndarray:
-    values = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+    values = array.detach().cpu().numpy() if hasattr(array, "detach") else np.asarray(array)
     if values.dtype.kind not in "biufc":
         raise ValueError(f"{caller}: {name} must be numeric, got dtype {values.dtype}")
     check_finite(values, None, f"{caller}: {name}")
@@ -274,7 +312,7 @@ def write_fastmri_reconstruction(path, reconstruction, *, overwrite: bool = Fals
     ``reconstruction`` is ``(slices, h, w)`` or ``(slices, 1, h, w)``; a complex image is written as its
     magnitude :math:`|x|` (fastMRI scores magnitudes).
 
-    >>> import tempfile, pathlib, h5py
+    >>> import tempfile, pathlib, h5py, torch
     >>> path = write_fastmri_reconstruction(pathlib.Path(tempfile.mkdtemp()) / "out.h5",
     ...                                     torch.full((2, 1, 3, 3), -1j))
     >>> f = h5py.File(path); f["reconstruction"].shape, str(f["reconstruction"].dtype), float(f["reconstruction"][0, 0, 0])

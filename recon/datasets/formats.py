@@ -2,7 +2,11 @@
 
 Each reader module defines ``FORMAT`` (its name), ``DESCRIPTION`` (one line),
 ``sniff(path, h5) -> bool`` (``h5`` is the open HDF5 file, or ``None`` for a
-file that is not HDF5) and ``read(path, options) -> Measurement``. A new
+file that is not HDF5), ``read(path, options) -> Measurement``, ``describe(path)
+-> Summary`` (:mod:`recon.datasets.summary`: what ``read`` would return, for
+``recon info``) and ``AXES`` (how the file's axes become the measurement's and the
+reconstruction's, for ``docs/formats.md``). A reader module imports no torch
+until ``read`` runs, so that detecting and describing a file stay fast. A new
 format joins by adding its module to ``READER_MODULES``.
 """
 

@@ -41,17 +41,24 @@ concern raw projections and stored-angle-less formats and do not apply.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_angles, check_dtype, check_finite, check_input_path
 
+if TYPE_CHECKING:
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
+
 FORMAT = "htc2022"
 DESCRIPTION = "Helsinki Tomography Challenge 2022 MATLAB struct (CtDataFull / CtDataLimited): real fan-beam CT"
+AXES = ("the sinogram (views, detectors) is read as (1, 1, views, detectors); the reconstruction is written "
+        "(1, 512, 512), oriented as the organisers' reconFullFbp")
 
 STRUCT_NAMES = ("CtDataFull", "CtDataLimited")
 REFERENCE_NAME = "reconFullFbp"
@@ -194,12 +201,11 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     path = check_input_path(path)
     if options.index is not None and options.index != 0:
         raise InputError(path, "input.index", "0 (an HTC2022 file holds one sinogram)", str(options.index))
-    variables = _variables_or_error(path)
-    name = _struct_name(variables)
-    if name is None:
-        found = ", ".join(f"{var} ({kind})" for var, _, kind in variables) or "none"
-        raise InputError(path, None, f"a MATLAB struct {' or '.join(STRUCT_NAMES)} (HTC2022)", f"variables {found}")
-    struct = _as_struct(_load_variable(path, name), path, name, "a struct with sinogram and parameters")
+    import torch
+
+    from recon.datasets.measurement import Measurement
+
+    name, struct = _struct(path)
     sinogram = _sinogram(struct, path, name)
     geometry, parameters = _geometry(struct, sinogram.shape, path, name)
     metadata = {"struct": name, "length_unit": "mm", "image_unit": "1/mm",
@@ -218,6 +224,29 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     return Measurement("ct", torch.as_tensor(sinogram, dtype=torch.float32)[None, None], geometry, FORMAT, path,
                        reference=reference, reference_name="organisers' FBP" if reference is not None else "",
                        metadata=metadata, segmentation=segmentation)
+
+
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, without loading the organisers' reference (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.summary import Summary, tomography_lines
+
+    path = check_input_path(path)
+    name, struct = _struct(path)
+    sinogram = _sinogram(struct, path, name)
+    geometry, _ = _geometry(struct, sinogram.shape, path, name)
+    reference = _reference_file(path) is not None
+    return Summary("ct", (1, 1, *sinogram.shape), tomography_lines(geometry),
+                   reference_name="organisers' FBP" if reference else "", geometry=geometry)
+
+
+def _struct(path: Path):
+    """The name of the file's HTC2022 struct and the struct itself."""
+    variables = _variables_or_error(path)
+    name = _struct_name(variables)
+    if name is None:
+        found = ", ".join(f"{var} ({kind})" for var, _, kind in variables) or "none"
+        raise InputError(path, None, f"a MATLAB struct {' or '.join(STRUCT_NAMES)} (HTC2022)", f"variables {found}")
+    return name, _as_struct(_load_variable(path, name), path, name, "a struct with sinogram and parameters")
 
 
 def _variables_or_error(path: Path):
@@ -303,6 +332,8 @@ def _variable_names(candidate: Path, wanted: str) -> list[str]:
 
 def _segmentation(reference_file: Path | None, geometry) -> tuple[torch.Tensor | None, Path | None]:
     """The organisers' segmentation ``reconFullFbpSeg`` in ``<reference stem>_seg.mat`` beside the reference, if any."""
+    import torch
+
     if reference_file is None:
         return None, None
     candidate = reference_file.with_name(f"{reference_file.stem}_seg.mat")
@@ -324,18 +355,25 @@ def _segmentation(reference_file: Path | None, geometry) -> tuple[torch.Tensor |
 
 def _reference(path: Path, geometry) -> tuple[torch.Tensor | None, Path | None]:
     """The first candidate file holding ``reconFullFbp``, in 1/mm; a limited-angle FBP beside it is no reference."""
+    import torch
+
+    candidate = _reference_file(path)
+    if candidate is None:
+        return None, None
+    image = _unwrap(_load_variable(candidate, REFERENCE_NAME))
+    if not isinstance(image, np.ndarray):
+        raise InputError(candidate, REFERENCE_NAME, f"a {IMAGE_SHAPE} image", type(image).__name__)
+    check_dtype(image.dtype, candidate, REFERENCE_NAME, "real")
+    if tuple(image.shape) != geometry.image_shape:
+        raise InputError(candidate, REFERENCE_NAME, f"a {geometry.image_shape} image", f"shape {image.shape}")
+    check_finite(image, candidate, REFERENCE_NAME)
+    per_mm = np.asarray(image, dtype=np.float64) / geometry.pixel_size
+    return torch.as_tensor(per_mm, dtype=torch.float32)[None, None], candidate
+
+
+def _reference_file(path: Path) -> Path | None:
+    """The first of :func:`reference_candidates` that exists and holds ``reconFullFbp``."""
     for candidate in reference_candidates(path):
-        if not candidate.is_file():
-            continue
-        if REFERENCE_NAME not in _variable_names(candidate, REFERENCE_NAME):
-            continue
-        image = _unwrap(_load_variable(candidate, REFERENCE_NAME))
-        if not isinstance(image, np.ndarray):
-            raise InputError(candidate, REFERENCE_NAME, f"a {IMAGE_SHAPE} image", type(image).__name__)
-        check_dtype(image.dtype, candidate, REFERENCE_NAME, "real")
-        if tuple(image.shape) != geometry.image_shape:
-            raise InputError(candidate, REFERENCE_NAME, f"a {geometry.image_shape} image", f"shape {image.shape}")
-        check_finite(image, candidate, REFERENCE_NAME)
-        per_mm = np.asarray(image, dtype=np.float64) / geometry.pixel_size
-        return torch.as_tensor(per_mm, dtype=torch.float32)[None, None], candidate
-    return None, None
+        if candidate.is_file() and REFERENCE_NAME in _variable_names(candidate, REFERENCE_NAME):
+            return candidate
+    return None

@@ -44,16 +44,22 @@ from __future__ import annotations
 from pathlib import Path
 from xml.etree import ElementTree
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_finite, open_dataset, open_hdf5
 
+if TYPE_CHECKING:
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
+
 FORMAT = "ismrmrd"
 DESCRIPTION = "ISMRMRD HDF5 raw data (dataset/xml, dataset/data): Cartesian 2D MRI acquisitions"
+AXES = ("each readout's samples go down a column: k-space (slices, coils, x, y), x the read-out and y "
+        "kspace_encode_step_1, as encodedSpace/matrixSize (x, y); the reconstruction is written (slices, x, y)")
 
 GROUP = "dataset"
 REQUIRED_HEAD = ("flags", "number_of_samples", "active_channels", "center_sample", "idx")
@@ -240,7 +246,28 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     >>> tuple(m.data.shape), m.geometry.mask[0].tolist()
     ((1, 1, 4, 4), [1.0, 0.0, 1.0, 0.0])
     """
-    path = Path(path)
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.operators.mri_acquisition import CartesianAcquisition
+
+    kspace, mask, metadata = _arrays(Path(path), options)
+    same = bool((mask == mask[:1]).all())
+    geometry = CartesianAcquisition(torch.as_tensor(mask[0] if same else mask))
+    return Measurement("mri", torch.as_tensor(kspace), geometry, FORMAT, Path(path), metadata=metadata)
+
+
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, from the same placement of the readouts, without tensors
+    (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.summary import Summary, cartesian_lines
+
+    kspace, mask, _ = _arrays(Path(path), ReadOptions())
+    return Summary("mri", tuple(kspace.shape), cartesian_lines(mask[0] if bool((mask == mask[:1]).all()) else mask))
+
+
+def _arrays(path: Path, options: ReadOptions):
+    """k-space ``(slices, coils, x, y)``, the mask ``(slices, x, y)`` and the metadata of :func:`read`."""
     with open_hdf5(path) as h5:
         group = _group(h5)
         if group is None:
@@ -276,11 +303,7 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
         metadata.update(skipped_readouts=int(len(heads["flags"]) - len(keep)), slices_in_file=slices.tolist())
     else:
         metadata["slice"] = options.index
-    from recon.operators.mri_acquisition import CartesianAcquisition
-
-    same = bool((mask == mask[:1]).all())
-    geometry = CartesianAcquisition(torch.as_tensor(mask[0] if same else mask))
-    return Measurement("mri", torch.as_tensor(kspace), geometry, FORMAT, path, metadata=metadata)
+    return kspace, mask, metadata
 
 
 def _noise_readouts(node, heads, path, field):

@@ -39,17 +39,25 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_dtype, check_finite, open_hdf5
 
+if TYPE_CHECKING:
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
+
 FORMAT = "lodopab"
 DESCRIPTION = "LoDoPaB-CT observation HDF5 (samples, 1000, 513): simulated low-dose parallel-beam chest CT"
+AXES = ("data (samples, 1000, 513) is read as (samples, 1, 1000, 513); the reconstruction is written (samples, "
+        "362, 362) in recon's [row, col] order, as the ground truth is read: the file's [x, y] arrays "
+        "transposed")
 
 N_ANGLES = 1000
 N_DETECTORS = 513
@@ -114,6 +122,10 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     >>> tuple(m.data.shape), m.metadata["sample"], m.ground_truth is None
     ((1, 1, 1000, 513), 1, True)
     """
+    import torch
+
+    from recon.datasets.measurement import Measurement
+
     with open_hdf5(path) as h5:
         node = _observations(h5, path)
         n_samples = int(node.shape[0])
@@ -137,6 +149,19 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
         metadata["ground_truth_file"] = str(truth_file)
     return Measurement("ct", torch.from_numpy(observations)[:, None], geometry, FORMAT, Path(path),
                        ground_truth=truth, metadata=metadata)
+
+
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, from the observations' shape and the published geometry
+    (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.summary import Summary, tomography_lines
+
+    with open_hdf5(path) as h5:
+        n_samples = int(_observations(h5, path).shape[0])
+    geometry = lodopab_geometry()
+    truth = ground_truth_path(path)
+    return Summary("ct", (n_samples, 1, N_ANGLES, N_DETECTORS), tomography_lines(geometry),
+                   ground_truth=truth is not None and truth.is_file(), geometry=geometry)
 
 
 def _observations(h5, path):
@@ -188,6 +213,8 @@ def _ground_truth(path, picked: slice, n_samples: int) -> tuple[torch.Tensor | N
             raise InputError(truth_path, DATASET, expected, f"shape {getattr(node, 'shape', 'a group')}")
         check_dtype(node.dtype, truth_path, DATASET, "real")
         stored = _read(node, picked, truth_path, DATASET)
+    import torch
+
     # The files hold ODL's [x, y] arrays; recon's images are [row, col] with row 0 at the top.
     images = np.ascontiguousarray(stored.transpose(0, 2, 1))
     return torch.from_numpy(images)[:, None], truth_path

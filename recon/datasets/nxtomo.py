@@ -29,13 +29,21 @@ from pathlib import Path
 
 import numpy as np
 
-from recon.datasets.raw_scan import angles_in_radians, raw_scan_measurement, read_frames
+from recon.datasets.raw_scan import (
+    angles_in_radians,
+    frames_shape,
+    raw_scan_measurement,
+    raw_scan_summary,
+    read_frames,
+)
 from recon.datasets.errors import InputError
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import read_dataset
 
 FORMAT = "nxtomo"
 DESCRIPTION = "NeXus NXtomo: frames split by image_key, rotation_angle in degrees"
+AXES = ("the projection frames (frames, rows, cols) are one sinogram per detector row: (rows, 1, projections, "
+        "cols); the reconstruction is written (rows, cols, cols), one slice per detector row")
 
 PROJECTION, FLAT, DARK, INVALID = 0, 1, 2, 3
 _FRAMES = ("instrument/detector/data", "data/data")
@@ -144,30 +152,52 @@ def read(path: Path, options: ReadOptions = ReadOptions()):
 
     path = Path(path)
     with open_hdf5(path) as h5:
-        entry = find_entry(h5)
-        if entry is None:
-            raise InputError(path, None, "an NXentry whose definition is NXtomo", "none")
-        frames_name = _required(h5, entry, _FRAMES, path, "detector frames (frames, rows, cols)")
-        keys_name = _required(h5, entry, _IMAGE_KEY, path, "one image_key per frame")
-        angles_name = _required(h5, entry, _ANGLES, path, "one rotation angle per frame")
+        entry, frames_name, keys_name, angles_name = _names(h5, path)
         frames, shape = read_frames(h5, frames_name, path, options.index, what="detector frames (frames, rows, cols)")
-        keys = _image_keys(h5, keys_name, path, shape[0])
-        angles = read_dataset(h5, angles_name, path, rank=1, kind="real", what="rotation angles")
-        units = h5[angles_name].attrs.get("units")
+        keys, angles, tally = _keys_and_angles(h5, path, keys_name, angles_name, shape[0])
+    darks = frames[keys == DARK] if (keys == DARK).any() else None
+    metadata = {"entry": entry, "image_keys": tally, "angles_from": angles_name}
+    return raw_scan_measurement(path, frames[keys == PROJECTION], frames[keys == FLAT], darks, angles, options,
+                                format=FORMAT, data_field=frames_name, raw_shape=shape, metadata=metadata)
+
+
+def describe(path: Path):
+    """What :func:`read` would return, from the frames' shape, the image keys and the angles
+    (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.validation import open_hdf5
+
+    path = Path(path)
+    with open_hdf5(path) as h5:
+        _, frames_name, keys_name, angles_name = _names(h5, path)
+        shape = frames_shape(h5, frames_name, path, what="detector frames (frames, rows, cols)")
+        keys, angles, _ = _keys_and_angles(h5, path, keys_name, angles_name, shape[0])
+    return raw_scan_summary(path, (int((keys == PROJECTION).sum()), *shape[1:]), angles, None)
+
+
+def _names(h5, path) -> tuple[str, str, str, str]:
+    """The NXtomo entry and its frames, image keys and rotation angles."""
+    entry = find_entry(h5)
+    if entry is None:
+        raise InputError(path, None, "an NXentry whose definition is NXtomo", "none")
+    return (entry, _required(h5, entry, _FRAMES, path, "detector frames (frames, rows, cols)"),
+            _required(h5, entry, _IMAGE_KEY, path, "one image_key per frame"),
+            _required(h5, entry, _ANGLES, path, "one rotation angle per frame"))
+
+
+def _keys_and_angles(h5, path, keys_name: str, angles_name: str, n_frames: int):
+    """Each frame's image key, the projections' angles in radians, and the tally of frames by kind."""
+    keys = _image_keys(h5, keys_name, path, n_frames)
+    angles = read_dataset(h5, angles_name, path, rank=1, kind="real", what="rotation angles")
+    units = h5[angles_name].attrs.get("units")
     counts = {key: int((keys == key).sum()) for key in (PROJECTION, FLAT, DARK)}
     tally = f"{counts[PROJECTION]} projections, {counts[FLAT]} flats, {counts[DARK]} darks"
     if counts[PROJECTION] == 0:
         raise InputError(path, keys_name, "projection frames (image_key 0)", tally)
     if counts[FLAT] == 0:
         raise InputError(path, keys_name, "flat-field frames (image_key 1) to normalise the projections", tally)
-    projected = keys == PROJECTION
-    if angles.size == shape[0]:
-        angles = angles[projected]
+    if angles.size == n_frames:
+        angles = angles[keys == PROJECTION]
     elif angles.size != counts[PROJECTION]:
-        raise InputError(path, angles_name, f"one angle per frame ({shape[0]}) or per projection "
+        raise InputError(path, angles_name, f"one angle per frame ({n_frames}) or per projection "
                          f"({counts[PROJECTION]})", f"{angles.size} angles")
-    angles = angles_in_radians(angles, units, path, angles_name, default="degrees")
-    darks = frames[keys == DARK] if counts[DARK] else None
-    metadata = {"entry": entry, "image_keys": tally, "angles_from": angles_name}
-    return raw_scan_measurement(path, frames[projected], frames[keys == FLAT], darks, angles, options,
-                                format=FORMAT, data_field=frames_name, raw_shape=shape, metadata=metadata)
+    return keys, angles_in_radians(angles, units, path, angles_name, default="degrees"), tally

@@ -24,17 +24,24 @@ scan) sets C-SALSA's :math:`\varepsilon = \sigma\sqrt M` when present.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import read_dataset
 
+if TYPE_CHECKING:
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
+
 FORMAT = "recon-radar"
 DESCRIPTION = "recon's radar HDF5 layout: MIMO responses (N_f, N_t, N_r), antennas, frequencies, grid"
+AXES = ("data (scans, N_f, N_t, N_r) is read as (scans, 1, N_f, N_t, N_r); the reconstruction's magnitude (and "
+        "its phase) is written (scans, nx, ny, nz) along geometry@grid_x, grid_y, grid_z")
 LAYOUT_ATTR = "recon_format"
 LAYOUT = "radar"
 VERSION = 1
@@ -51,16 +58,14 @@ def _pair(group, name: str, path) -> tuple[float, float]:
     return float(value[0]), float(value[1])
 
 
-def _acquisition(h5, path):
-    from recon.operators.mimo_acquisition import MIMOAcquisition
-    from recon.operators.mimo_geometry import VoxelGrid
-
+def _geometry_arrays(h5, path) -> dict:
+    """The transmitters and receivers ``(N, 3)``, the frequencies, the grid's counts and its x, y, z ranges, checked."""
     if "geometry" not in h5:
         raise InputError(path, "geometry", "a group with transmitters, receivers, frequencies and the grid", "none")
     group = h5["geometry"]
-    positions = {name: read_dataset(group, name, path, rank=2, kind="float", what=f"{name} positions (N, 3)")
-                 for name in ("transmitters", "receivers")}
-    for name, value in positions.items():
+    arrays = {name: read_dataset(group, name, path, rank=2, kind="float", what=f"{name} positions (N, 3)")
+              for name in ("transmitters", "receivers")}
+    for name, value in arrays.items():
         if value.shape[1] != 3:
             raise InputError(path, f"geometry/{name}", "(N, 3) positions in metres", f"shape {value.shape}")
     frequencies = read_dataset(group, "frequencies", path, rank=1, kind="float", what="frequencies in hertz")
@@ -70,13 +75,48 @@ def _acquisition(h5, path):
     counts = np.asarray(group.attrs.get("grid_counts", [])).reshape(-1)
     if counts.size != 3 or not np.all(counts >= 1) or not np.all(np.mod(counts, 1) == 0):
         raise InputError(path, "geometry@grid_counts", "three voxel counts [nx, ny, nz] >= 1", repr(counts.tolist()))
+    return {**arrays, "frequencies": frequencies, "counts": tuple(int(c) for c in counts),
+            **{axis: _pair(group, f"grid_{axis}", path) for axis in "xyz"}}
+
+
+def _check_data_shape(shape, arrays: dict, path) -> None:
+    expected = (arrays["frequencies"].size, arrays["transmitters"].shape[0], arrays["receivers"].shape[0])
+    if tuple(shape) != expected:
+        raise InputError(path, "data", f"(N_f, N_t, N_r) = {expected} from the geometry", f"shape {tuple(shape)}")
+
+
+def _acquisition(arrays: dict, path):
+    import torch
+
+    from recon.operators.mimo_acquisition import MIMOAcquisition
+    from recon.operators.mimo_geometry import VoxelGrid
+
     try:
-        grid = VoxelGrid(_pair(group, "grid_x", path), _pair(group, "grid_y", path), _pair(group, "grid_z", path),
-                         tuple(int(c) for c in counts))
-        return MIMOAcquisition(torch.from_numpy(positions["transmitters"]), torch.from_numpy(positions["receivers"]),
-                               torch.from_numpy(frequencies), grid)
+        grid = VoxelGrid(arrays["x"], arrays["y"], arrays["z"], arrays["counts"])
+        return MIMOAcquisition(torch.from_numpy(arrays["transmitters"]), torch.from_numpy(arrays["receivers"]),
+                               torch.from_numpy(arrays["frequencies"]), grid)
     except ValueError as error:
         raise InputError(path, "geometry", "a valid radar geometry", str(error))
+
+
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, from the data's shape and the geometry's arrays (:mod:`recon.datasets.summary`).
+
+    The grid's ranges are checked when the file is read.
+    """
+    from recon.datasets.summary import Summary, radar_lines
+    from recon.datasets.validation import check_dataset, open_hdf5
+
+    with open_hdf5(path) as h5:
+        shape = check_dataset(h5, "data", path, rank=(3, 4), kind="complex",
+                              what="radar responses (N_f, N_t, N_r)").shape
+        shape = (1, *shape) if len(shape) == 3 else tuple(shape)
+        arrays = _geometry_arrays(h5, path)
+        _check_data_shape(shape[1:], arrays, path)
+        truth = "ground_truth" in h5
+    lines = radar_lines(arrays["transmitters"], arrays["receivers"].shape[0], arrays["frequencies"], arrays["counts"],
+                        arrays["x"], arrays["y"], arrays["z"])
+    return Summary("mimo", (shape[0], 1, *shape[1:]), lines, ground_truth=truth)
 
 
 def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
@@ -93,15 +133,17 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     >>> m.modality, m.data.shape, m.geometry.grid.shape
     ('mimo', torch.Size([1, 1, 2, 3, 2]), (4, 4, 5))
     """
+    import torch
+
+    from recon.datasets.measurement import Measurement
     from recon.datasets.validation import open_hdf5
 
     with open_hdf5(path) as h5:
         data = read_dataset(h5, "data", path, rank=(3, 4), kind="complex", what="radar responses (N_f, N_t, N_r)")
         data = data[None] if data.ndim == 3 else data
-        acquisition = _acquisition(h5, path)
-        if tuple(data.shape[1:]) != acquisition.measurement_shape:
-            raise InputError(path, "data", f"(N_f, N_t, N_r) = {acquisition.measurement_shape} from the geometry",
-                             f"shape {tuple(data.shape[1:])}")
+        arrays = _geometry_arrays(h5, path)
+        acquisition = _acquisition(arrays, path)
+        _check_data_shape(data.shape[1:], arrays, path)
         truth = None
         if "ground_truth" in h5:
             truth = read_dataset(h5, "ground_truth", path, rank=(3, 4), kind="complex", what="a reflectivity")
@@ -126,6 +168,7 @@ def write_radar(path, data: torch.Tensor, acquisition, *, ground_truth: torch.Te
                 metadata: dict | None = None, overwrite: bool = False) -> Path:
     """Write responses ``(scans, 1, N_f, N_t, N_r)`` with their geometry in recon's radar layout, atomically."""
     import h5py
+    import torch
 
     from recon.datasets.atomic import atomic_output
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from recon.datasets.errors import InputError
 from recon.datasets.read_options import ReadOptions
-from recon.datasets.validation import check_angles, open_dataset, read_dataset
+from recon.datasets.validation import check_angles, check_dataset, open_dataset, read_dataset
 
 log = logging.getLogger(__name__)
 
@@ -77,14 +77,43 @@ def read_frames(h5, name: str, path, row: int | None, *, what: str,
     """
     node = open_dataset(h5, name, path, what=what)
     shape = tuple(node.shape)
-    if detector is not None and len(shape) == 3 and shape[1:] != tuple(detector):
-        raise InputError(path, name, f"frames of the projections' detector shape {detector[0]} x {detector[1]}",
-                         f"shape {shape}")
+    _check_detector(shape, detector, path, name)
     if row is not None and len(shape) == 3:
         check_index(row, shape[1], path, "detector row")
     select = None if row is None else (slice(None), slice(row, row + 1))
     values = read_dataset(h5, name, path, rank=3, kind="real", what=what, select=select)
     return np.asarray(values, dtype=np.float32), shape
+
+
+def frames_shape(h5, name: str, path, *, what: str, detector: tuple[int, int] | None = None) -> tuple[int, ...]:
+    """The shape ``(frames, rows, cols)`` of the stack :func:`read_frames` would read, after the same checks."""
+    shape = tuple(open_dataset(h5, name, path, what=what).shape)
+    _check_detector(shape, detector, path, name)
+    return tuple(check_dataset(h5, name, path, rank=3, kind="real", what=what).shape)
+
+
+def _check_detector(shape, detector, path, name: str) -> None:
+    if detector is not None and len(shape) == 3 and shape[1:] != tuple(detector):
+        raise InputError(path, name, f"frames of the projections' detector shape {detector[0]} x {detector[1]}",
+                         f"shape {shape}")
+
+
+def raw_scan_summary(path, shape, angles, pixel_size: float | None):
+    """The :class:`~recon.datasets.summary.Summary` of :func:`raw_scan_measurement` for projections of ``shape``
+    ``(angles, rows, cols)``: its rotation axis is estimated when the file is read (``input.centre_offset: auto``).
+
+    >>> raw_scan_summary("scan.h5", (4, 2, 6), np.arange(4) * np.pi / 4, None).data_shape
+    (2, 1, 4, 6)
+    """
+    from recon.datasets.summary import Summary, tomography_lines
+    from recon.operators.ct_geometry import ParallelBeamGeometry
+
+    n_views, n_rows, n_cols = shape
+    angles = check_angles(angles, n_views, path, "angles")
+    spacing = 1.0 if pixel_size is None else float(pixel_size)
+    geometry = ParallelBeamGeometry(angles, n_cols, spacing, (n_cols, n_cols), spacing, 0.0)
+    centre = "estimated from the projections when read (input.centre_offset auto)"
+    return Summary("ct", (n_rows, 1, n_views, n_cols), tomography_lines(geometry, centre), geometry=geometry)
 
 
 def check_index(index, count: int, path, what: str) -> int:

@@ -20,17 +20,22 @@ this layout with h5py alone; :func:`write_measurement` writes it from a
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from recon.datasets.errors import InputError
-from recon.datasets.measurement import Measurement
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_angles, read_dataset
 
+if TYPE_CHECKING:
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.summary import Summary
+
 FORMAT = "recon"
 DESCRIPTION = "recon's own HDF5 layout: line integrals, geometry, optional ground truth"
+AXES = ("data (slices, views, detectors) is read as (slices, 1, views, detectors); the reconstruction is "
+        "written (slices, rows, cols), row 0 at the top (recon.operators.ct_geometry), like ground_truth")
 LAYOUT_ATTR = "recon_format"
 VERSION = 1
 
@@ -86,6 +91,7 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     """Read a measurement file of recon's layout.
 
     >>> import tempfile, pathlib, numpy as np, torch
+    >>> from recon.datasets.measurement import Measurement
     >>> from recon.operators.ct_geometry import ParallelBeamGeometry
     >>> g = ParallelBeamGeometry(np.linspace(0, np.pi, 5, endpoint=False), 7, image_shape=(4, 4))
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "scan.h5"
@@ -94,13 +100,13 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
     >>> m.data.shape, m.geometry.n_angles
     (torch.Size([1, 1, 5, 7]), 5)
     """
+    import torch
+
+    from recon.datasets.measurement import Measurement
     from recon.datasets.validation import open_hdf5
 
     with open_hdf5(path) as h5:
-        modality = h5.attrs.get("modality", "ct")
-        modality = modality.decode() if isinstance(modality, bytes) else str(modality)
-        if modality != "ct":
-            raise InputError(path, "@modality", "'ct' (the only modality this version reads)", repr(modality))
+        _check_modality(h5, path)
         data = read_dataset(h5, "data", path, rank=(2, 3), kind="real", what="line integrals")
         data = data[None] if data.ndim == 2 else data
         geometry = _geometry(h5, data.shape[1], data.shape[2], path)
@@ -119,6 +125,28 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
         Path(path), None if truth is None else torch.as_tensor(truth, dtype=torch.float32)[:, None],
         metadata=metadata)
     return measurement if options.index is None else _select(measurement, options.index, path)
+
+
+def _check_modality(h5, path) -> None:
+    modality = h5.attrs.get("modality", "ct")
+    modality = modality.decode() if isinstance(modality, bytes) else str(modality)
+    if modality != "ct":
+        raise InputError(path, "@modality", "'ct' (the only modality this version reads)", repr(modality))
+
+
+def describe(path: Path) -> Summary:
+    """What :func:`read` would return, from the file's shapes and geometry alone (:mod:`recon.datasets.summary`)."""
+    from recon.datasets.summary import Summary, tomography_lines
+    from recon.datasets.validation import check_dataset, open_hdf5
+
+    with open_hdf5(path) as h5:
+        _check_modality(h5, path)
+        shape = check_dataset(h5, "data", path, rank=(2, 3), kind="real", what="line integrals").shape
+        slices, views, detectors = (1, *shape) if len(shape) == 2 else shape
+        geometry = _geometry(h5, views, detectors, path)
+        truth = "ground_truth" in h5
+    return Summary("ct", (slices, 1, views, detectors), tomography_lines(geometry), ground_truth=truth,
+                   geometry=geometry)
 
 
 def _select(measurement: Measurement, index: int, path) -> Measurement:

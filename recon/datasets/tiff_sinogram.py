@@ -43,6 +43,8 @@ from recon.datasets.validation import check_finite, check_input_path
 
 FORMAT = "tiff-sinogram"
 DESCRIPTION = "one 2D TIFF sinogram (views x detectors); angles from input.angles_deg"
+AXES = ("the page (views, detectors) is read as (1, 1, views, detectors); the reconstruction is written "
+        "(1, detectors, detectors)")
 
 SIGNATURES = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
 INTENSITY_MODES = ("auto", "intensity", "line-integral")
@@ -131,8 +133,7 @@ def read(path: Path, options: ReadOptions = ReadOptions()):
     if options.intensities not in INTENSITY_MODES:
         raise InputError(path, "input.intensities", f"one of {', '.join(INTENSITY_MODES)}", repr(options.intensities))
     if options.angles_deg is None:
-        raise InputError(path, "input.angles_deg", "the first and last view's angle in degrees, which a TIFF does "
-                         "not store (e.g. --set input.angles_deg=[0,360] --set input.angles_endpoint=true)", "none")
+        raise _no_angles(path)
     image = _load_image(path)
     if options.index is not None:
         check_index(options.index, 1, path, "slice (a TIFF sinogram has one)")
@@ -154,3 +155,16 @@ def read(path: Path, options: ReadOptions = ReadOptions()):
                                f"endpoint {bool(options.angles_endpoint)}",
                 "centre_offset_from": centre_from}
     return Measurement("ct", data, geometry, FORMAT, path, metadata=metadata)
+
+
+def describe(path: Path):
+    """What :func:`read` says of the file without ``input.angles_deg`` (which ``recon info`` has no way to give):
+    that a TIFF stores no angles, once the image itself is known to be a readable sinogram."""
+    path = check_input_path(path)
+    _load_image(path)
+    raise _no_angles(path)
+
+
+def _no_angles(path) -> InputError:
+    return InputError(path, "input.angles_deg", "the first and last view's angle in degrees, which a TIFF does "
+                      "not store (e.g. --set input.angles_deg=[0,360] --set input.angles_endpoint=true)", "none")

@@ -98,6 +98,20 @@ def read_dataset(h5, name: str, path, *, rank: int | tuple[int, ...] | None = No
     :param select: an h5py index (e.g. ``(slice(None), 3)``) to read part of a large dataset, applied
         after the checks; the caller makes sure it is in range.
     """
+    node = check_dataset(h5, name, path, rank=rank, kind=kind, what=what)
+    try:
+        values = node[()] if select is None else node[select]
+    except OSError as error:
+        raise InputError(path, name, "readable data", f"a read error ({_first_line(error)}); truncated file?")
+    if finite:
+        check_finite(values, path, name)
+    return values
+
+
+def check_dataset(h5, name: str, path, *, rank: int | tuple[int, ...] | None = None, kind: str = "real",
+                  what: str = "a dataset"):
+    """``h5[name]`` after the checks of :func:`read_dataset` that need no values (it exists, dtype, rank, not
+    empty): a file's shapes without reading its data."""
     node = open_dataset(h5, name, path, what=what)
     check_dtype(node.dtype, path, name, kind)
     ranks = (rank,) if isinstance(rank, int) else rank
@@ -106,13 +120,7 @@ def read_dataset(h5, name: str, path, *, rank: int | tuple[int, ...] | None = No
         raise InputError(path, name, f"{wanted} axes", f"shape {node.shape}")
     if node.size == 0:
         raise InputError(path, name, "a non-empty array", f"shape {node.shape}")
-    try:
-        values = node[()] if select is None else node[select]
-    except OSError as error:
-        raise InputError(path, name, "readable data", f"a read error ({_first_line(error)}); truncated file?")
-    if finite:
-        check_finite(values, path, name)
-    return values
+    return node
 
 
 def check_dtype(dtype, path, name: str, kind: str = "real") -> None:

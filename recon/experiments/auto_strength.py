@@ -366,12 +366,13 @@ def resolve_auto_strength(config: dict, measurement, operator=None, echo=None):
 
         forward, adjoint = operator.A, operator.A_adjoint
     else:
-        from recon.experiments.build_deblur import _check_combination, deblur_setup, reconstruct_deblur
+        from recon.experiments.build_deblur import deblur_setup, reconstruct_deblur
+        from recon.experiments.combinations import check_deblur_combination
         from recon.operators.deblur_acquisition import MultibandAcquisition
 
         setup = deblur_setup(config, measurement)
         if isinstance(setup, MultibandAcquisition):
-            _check_combination(config, True)       # a solver that cannot image the bands says so first
+            check_deblur_combination(config, True)       # a solver that cannot image the bands says so first
             raise ValueError("prior.strength: auto is for single-band deblurring so far; give a number for a "
                              "multiband file")
 

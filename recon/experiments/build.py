@@ -42,24 +42,29 @@ class Reconstruction:
                    getattr(result, "std", None), getattr(result, "samples", None))
 
 
-def build_operator(config: dict, measurement):
-    """The CT operator of the measurement's geometry, with the config's grid and projector.
-
-    FBP (and an unrolled model, which works on its own grid) needs only the geometry, so for
-    ``solver.kind: fbp`` or ``unrolled`` the operator skips building its
-    projection matrix and projects with astra on the fly.
-    """
-    from recon.operators import FanBeamCT, ParallelBeamCT
-
+def grid_geometry(config: dict, measurement):
+    """The measurement's CT geometry on the config's grid (``operator.image_shape``, ``operator.pixel_size``)."""
     section = config["operator"]
-    geometry = measurement.geometry
     changes = {}
     if section["image_shape"] is not None:
         changes["image_shape"] = tuple(section["image_shape"])
     if section["pixel_size"] is not None:
         changes["pixel_size"] = float(section["pixel_size"])
-    if changes:
-        geometry = replace(geometry, **changes)
+    return replace(measurement.geometry, **changes) if changes else measurement.geometry
+
+
+def build_operator(config: dict, measurement):
+    """The CT operator of the measurement's geometry, with the config's grid and projector.
+
+    An unrolled model (which works on its own grid) needs only the geometry, so for
+    ``solver.kind: unrolled`` (and ``fbp``, when a caller asks) the operator skips building its
+    projection matrix and projects with astra on the fly. ``recon run`` builds no operator for FBP
+    at all (:func:`reconstruct_fbp`).
+    """
+    from recon.operators import FanBeamCT, ParallelBeamCT
+
+    section = config["operator"]
+    geometry = grid_geometry(config, measurement)
     common = dict(detector_spacing=geometry.detector_spacing, image_shape=geometry.image_shape,
                   pixel_size=geometry.pixel_size, centre_offset=geometry.centre_offset,
                   projector=section["projector"])
@@ -167,6 +172,21 @@ def _constraint(config: dict):
     return NonNegativity() if config["solver"]["constraint"] == "nonnegative" else None
 
 
+def reconstruct_fbp(config: dict, measurement, *, device: str = "cpu") -> tuple[Reconstruction, object]:
+    """``(Reconstruction, geometry)``: ``solver.kind: fbp`` on the config's grid, from the geometry alone.
+
+    No projector is built, so deepinv (which every operator is built on) is not imported either.
+    """
+    import time
+
+    from recon.operators import fbp
+
+    geometry = grid_geometry(config, measurement)
+    started = time.perf_counter()
+    image = fbp(measurement.data.to(device), geometry, filter=config["solver"]["filter"])
+    return Reconstruction(image, None, "closed form", 1, time.perf_counter() - started, None), geometry
+
+
 def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", callback=None,
                 echo=None, x0: torch.Tensor | None = None) -> Reconstruction:
     """Solve the experiment on ``measurement`` (all slices as one batch); the solver is ``solver.kind``.
@@ -175,7 +195,8 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
     """
     import time
 
-    from recon.experiments.build_pnp import LEARNED_SOLVERS, check_learned_combination
+    from recon.experiments.build_pnp import LEARNED_SOLVERS
+    from recon.experiments.combinations import check_learned_combination
     from recon.operators import fbp
     from recon.operators.scaled import ScaledOperator
 

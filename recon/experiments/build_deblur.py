@@ -47,9 +47,8 @@ from dataclasses import replace
 import torch
 
 from recon.experiments.build import Reconstruction, _stopping
-from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS, check_learned_combination
-
-DEBLUR_SOLVERS = ("wiener", "richardson-lucy", "deconvolution-admm", "pdhg")
+from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS
+from recon.experiments.combinations import check_deblur_combination
 
 
 def scale_free(config: dict) -> bool:
@@ -121,58 +120,6 @@ def _admm_prior(config: dict, boundary: str, strength: float):
     return _wavelet_prior(section, strength)      # l1-wavelet: checked first
 
 
-def _check_combination(config: dict, multiband: bool) -> None:
-    kind, prior = config["solver"]["kind"], config["prior"]["kind"]
-    check_learned_combination(config)
-    if kind in LEARNED_SOLVERS:
-        return
-    if kind not in DEBLUR_SOLVERS:
-        raise ValueError(f"solver.kind: {kind} does not apply to deblurring; use {', '.join(DEBLUR_SOLVERS)}")
-    if multiband and kind != "pdhg":
-        raise ValueError(f"solver.kind: {kind} images one band at a time; a multiband file needs pdhg "
-                         "(prior.kind joint-tv couples the bands)")
-    if kind == "wiener" and prior not in ("l2", "tikhonov"):
-        raise ValueError(f"prior.kind: wiener takes l2 (R = I) or tikhonov (R = gradient), got {prior}")
-    if kind == "richardson-lucy" and prior != "none":
-        raise ValueError("solver.kind: richardson-lucy takes no prior; set prior.kind=none or use deconvolution-admm")
-    if kind == "pdhg" and prior in ("l2", "l1", "weighted-tv"):
-        raise ValueError(f"prior.kind: {prior} is not offered with pdhg for deblurring; use tv, l1-wavelet, "
-                         "tikhonov or joint-tv")
-    if prior == "joint-tv" and not multiband:
-        raise ValueError("prior.kind: joint-tv couples the bands of a multiband file; this file has one image per "
-                         "PSF, use tv")
-    if config["solver"]["data_term"] == "poisson" and kind != "deconvolution-admm":
-        raise ValueError(f"solver.data_term: poisson is solved by deconvolution-admm, not {kind}")
-    if kind == "deconvolution-admm" and prior not in ("tv", "l1-wavelet"):
-        raise ValueError(f"prior.kind: deconvolution-admm takes tv or l1-wavelet, got {prior}")
-    if multiband and prior not in ("joint-tv", "none"):
-        raise ValueError(f"prior.kind: a multiband image (bands, H, W) takes joint-tv (or none), got {prior}")
-
-
-def fits(config: dict, setup) -> bool:
-    """Whether ``config`` can deblur a file of this set-up (the checks :func:`reconstruct_deblur` makes first).
-
-    >>> import torch
-    >>> from recon.experiments.config import load_experiment
-    >>> from recon.operators.deblur_acquisition import BlurAcquisition
-    >>> setup = BlurAcquisition(torch.ones(3, 3), (8, 8))
-    >>> fits(load_experiment("deblur-tv"), setup), fits(load_experiment("deblur-multiband"), setup)
-    (True, False)
-    """
-    from recon.operators.deblur_acquisition import MultibandAcquisition
-
-    try:
-        _check_combination(config, isinstance(setup, MultibandAcquisition))
-    except ValueError:
-        return False
-    if config["solver"]["kind"] == "unrolled":     # the trained model knows single images of circular blurs
-        if isinstance(setup, MultibandAcquisition):
-            return False
-        chosen = config["operator"]["boundary"]
-        return (getattr(setup, "boundary", None) if chosen == "from-input" else chosen) == "circular"
-    return True
-
-
 def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callback=None,
                        echo=None, x0: torch.Tensor | None = None) -> Reconstruction:
     """Deblur every image of ``measurement`` as the config says (module text); ``x0``: a warm start for
@@ -181,7 +128,7 @@ def reconstruct_deblur(config: dict, measurement, *, device: str = "cpu", callba
 
     setup = deblur_setup(config, measurement)
     multiband = isinstance(setup, MultibandAcquisition)
-    _check_combination(config, multiband)
+    check_deblur_combination(config, multiband)
     solver = config["solver"]
     kind = solver["kind"]
     operator = setup.operator()

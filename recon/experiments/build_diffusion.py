@@ -26,8 +26,6 @@ from dataclasses import dataclass
 
 import torch
 
-SAMPLER_KINDS = ("dps", "diffpir", "red-diff", "ula")
-
 
 @dataclass
 class PosteriorSamples:

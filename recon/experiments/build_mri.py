@@ -14,7 +14,8 @@ The reconstruction is one of
 (``operator.coil_maps: espirit``), low-resolution maps (``lowres``) or the file's
 own (``from-input``); single-coil data use :class:`recon.operators.SingleCoilMRI`.
 The output is the magnitude :math:`|x|`, as fastMRI's references are, shaped
-``(slices, 1, rows, cols)`` (a volume: ``(depth, 1, rows, cols)``).
+``(slices, 1, rows, cols)`` (a volume: ``(depth, 1, rows, cols)``, but a BART volume in BART's
+axis order, ``(rows, 1, cols, depth)``: :func:`recon.experiments.mri_volume.bart_order`).
 
 ``operator.ndim: 2`` (the default) reconstructs each slice on its own (its coil maps
 differ); 3D k-space is first split into the 2D problems it decouples into
@@ -33,7 +34,8 @@ import time
 import torch
 
 from recon.experiments.build import Reconstruction, _stopping, build_prior, prior_strength
-from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS, check_learned_combination
+from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS
+from recon.experiments.combinations import check_learned_combination
 
 
 def _calibration(config: dict):
@@ -116,11 +118,25 @@ def mri_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=Non
 
 
 def reconstruct_mri(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None) -> Reconstruction:
-    """Reconstruct ``measurement`` as ``operator.ndim`` says; magnitudes ``(slices, 1, rows, cols)``.
+    """Reconstruct ``measurement`` as ``operator.ndim`` says; magnitudes ``(slices, 1, rows, cols)``, a BART
+    volume in BART's axis order (module text).
 
     ``prior.strength: auto`` (2D, slice by slice) is resolved here, once the coil maps are known:
     :func:`auto_strength_mri`.
     """
+    from dataclasses import replace
+
+    from recon.experiments import mri_volume
+
+    result = _reconstruct_mri(config, measurement, device, callback, echo)
+    if mri_volume.depth_axis(measurement) != mri_volume.KSPACE:
+        return result
+    order = mri_volume.bart_order
+    return replace(result, image=order(result.image), std=None if result.std is None else order(result.std),
+                   samples=None if result.samples is None else torch.stack([order(s) for s in result.samples]))
+
+
+def _reconstruct_mri(config: dict, measurement, device: str, callback, echo) -> Reconstruction:
     from recon.experiments import mri_volume
 
     check_learned_combination(config)

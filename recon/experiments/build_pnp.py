@@ -23,8 +23,9 @@ from dataclasses import dataclass
 
 import torch
 
-from recon.experiments.build_diffusion import SAMPLER_KINDS, solve_sampler
+from recon.experiments.build_diffusion import solve_sampler
 from recon.experiments.build_unrolled import solve_unrolled, unrolled_prior
+from recon.experiments.combinations import SAMPLER_KINDS
 from recon.priors.denoiser_scaling import ScaledDenoiser, image_range
 from recon.priors.pnp import DenoiserPrior
 
@@ -120,25 +121,10 @@ def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior,
 
 
 #: prior.kind -> builder(config, operator, y, echo); a diffusion prior is a denoiser (Tweedie) scaled alike;
-#: an unrolled prior is a trained unrolled solver (prior and solver in one model)
+#: an unrolled prior is a trained unrolled solver (prior and solver in one model). The kinds, and which go
+#: together, are named in recon.experiments.combinations (check_learned_combination).
 LEARNED_PRIORS = {"pnp": pnp_prior, "diffusion": pnp_prior, "unrolled": unrolled_prior}
 #: solver.kind -> solve(config, y, operator, built_prior, callback, measurement=..., data_scale=...)
 LEARNED_SOLVERS = {kind: _solve_pnp for kind in ("pnp-admm", "pnp-fista", "hqs", "red")}
 LEARNED_SOLVERS.update({kind: solve_sampler for kind in SAMPLER_KINDS})
 LEARNED_SOLVERS["unrolled"] = solve_unrolled
-
-
-def check_learned_combination(config: dict) -> None:
-    """A learned prior needs a learned solver and the other way round: one line naming the key."""
-    prior, solver = config["prior"]["kind"], config["solver"]["kind"]
-    if (prior == "unrolled") != (solver == "unrolled"):
-        key = "solver.kind" if prior == "unrolled" else "prior.kind"
-        raise ValueError(f"{key}: a trained unrolled solver is prior and solver in one; set prior.kind=unrolled "
-                         f"and solver.kind=unrolled together (got prior.kind {prior}, solver.kind {solver})")
-    denoiser_solvers = [kind for kind in LEARNED_SOLVERS if kind != "unrolled"]
-    if prior in LEARNED_PRIORS and solver not in LEARNED_SOLVERS:
-        raise ValueError(f"solver.kind: prior.kind {prior} is solved by {', '.join(denoiser_solvers)}, not {solver}")
-    if solver in LEARNED_SOLVERS and prior not in LEARNED_PRIORS:
-        denoiser_priors = [kind for kind in LEARNED_PRIORS if kind != "unrolled"]
-        raise ValueError(f"prior.kind: solver.kind {solver} takes prior.kind {' or '.join(denoiser_priors)} "
-                         f"(a denoiser), not {prior}")

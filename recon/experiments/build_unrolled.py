@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import torch
 
 from recon.solvers.common import History, Result
+from recon.solvers.htc2022_geometry import is_htc_geometry
 
 
 @dataclass
@@ -94,18 +95,6 @@ def solve_unrolled(config: dict, y: torch.Tensor, operator, built, callback=None
     with torch.no_grad():
         x = built.model(folded, transfer, sigmas, callback=step).reshape(y.shape)
     return _result(x, built.model.iterations, started)
-
-
-def is_htc_geometry(geometry) -> bool:
-    """Whether ``geometry`` is the HTC2022 fan beam the limited-angle model was trained for (to 0.1 %)."""
-    from recon.operators.ct_geometry import FanBeamGeometry
-    from recon.solvers import limited_angle as htc
-
-    if not isinstance(geometry, FanBeamGeometry):
-        return False
-    expected = (htc.SOURCE_ORIGIN, htc.ORIGIN_DETECTOR, htc.DETECTORS, htc.DETECTOR_SPACING)
-    found = (geometry.source_origin, geometry.origin_detector, geometry.n_detectors, geometry.detector_spacing)
-    return all(abs(float(a) - float(b)) <= 1e-3 * abs(float(a)) for a, b in zip(expected, found))
 
 
 def _solve_limited_angle(model, operator, measurement, callback) -> Result:

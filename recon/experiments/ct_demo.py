@@ -23,6 +23,37 @@ def demo_paths(output_dir: Path) -> list[Path]:
     return [output_dir / name for name in names]
 
 
+def write_demo_scan(path, *, size: int = 256, n_views: int = 60, noise: float = 0.01, seed: int = 0,
+                    overwrite: bool = False):
+    """``(path, truth)``: the demo's simulated scan written to ``path`` in recon's layout, and its phantom.
+
+    >>> import tempfile, pathlib
+    >>> path, truth = write_demo_scan(pathlib.Path(tempfile.mkdtemp()) / "scan.h5", size=32, n_views=10)
+    >>> path.name, tuple(truth.shape)
+    ('scan.h5', (1, 1, 32, 32))
+    """
+    import torch
+
+    from recon.datasets.measurement import Measurement
+    from recon.datasets.phantoms import shepp_logan
+    from recon.datasets.recon_format import write_measurement
+    from recon.datasets.simulate import add_gaussian_noise, relative_noise_sigmas
+    from recon.operators import ParallelBeamCT
+    from recon.operators.ct_geometry import ParallelBeamGeometry
+
+    truth = shepp_logan(size)
+    angles = torch.linspace(0, math.pi, n_views + 1, dtype=torch.float64)[:-1]
+    geometry = ParallelBeamGeometry(angles.numpy(), int(math.ceil(size * math.sqrt(2))) + 2, image_shape=(size, size))
+    operator = ParallelBeamCT(geometry.angles, geometry.n_detectors, image_shape=geometry.image_shape)
+    clean = operator(truth)
+    sinogram = add_gaussian_noise(clean, noise, seed=seed)
+    scan = Measurement("ct", sinogram.float(), geometry, "recon", None, ground_truth=truth.float(),
+                       metadata={"description": "simulated few-view scan of the Shepp-Logan phantom",
+                                 "noise_relative": noise, "noise_sigma": relative_noise_sigmas(clean, noise)[0],
+                                 "seed": seed, "units": "pixel lengths"})
+    return write_measurement(path, scan, overwrite=overwrite), truth
+
+
 def run_ct_demo(output_dir, *, size: int = 256, n_views: int = 60, noise: float = 0.01, seed: int = 0,
                 overwrite: bool = False, quiet: bool = False, echo=print) -> dict:
     """Simulate, write ``scan.h5``, reconstruct it three ways; return ``{method: metrics}``.
@@ -32,18 +63,10 @@ def run_ct_demo(output_dir, *, size: int = 256, n_views: int = 60, noise: float 
     >>> scores["TV"]["psnr_db"] > scores["FBP"]["psnr_db"]
     True
     """
-    import torch
-
     from recon.datasets.atomic import atomic_output
-    from recon.datasets.measurement import Measurement
-    from recon.datasets.phantoms import shepp_logan
-    from recon.datasets.recon_format import write_measurement
-    from recon.datasets.simulate import add_gaussian_noise, relative_noise_sigmas
     from recon.experiments.config import load_experiment
     from recon.experiments.run import run_experiment
     from recon.figures import image_row
-    from recon.operators import ParallelBeamCT
-    from recon.operators.ct_geometry import ParallelBeamGeometry
 
     output_dir = Path(output_dir)
     if output_dir.exists() and not output_dir.is_dir():
@@ -53,19 +76,10 @@ def run_ct_demo(output_dir, *, size: int = 256, n_views: int = 60, noise: float 
             raise FileExistsError(f"{path} exists (pass --overwrite to replace it)")
     output_dir.mkdir(parents=True, exist_ok=True)
 
-    truth = shepp_logan(size)
-    angles = torch.linspace(0, math.pi, n_views + 1, dtype=torch.float64)[:-1]
-    geometry = ParallelBeamGeometry(angles.numpy(), int(math.ceil(size * math.sqrt(2))) + 2, image_shape=(size, size))
     echo(f"simulating {n_views} parallel-beam views of a {size}x{size} Shepp-Logan phantom, "
          f"{noise:.1%} Gaussian noise")
-    operator = ParallelBeamCT(geometry.angles, geometry.n_detectors, image_shape=geometry.image_shape)
-    clean = operator(truth)
-    sinogram = add_gaussian_noise(clean, noise, seed=seed)
-    scan = Measurement("ct", sinogram.float(), geometry, "recon", None, ground_truth=truth.float(),
-                       metadata={"description": "simulated few-view scan of the Shepp-Logan phantom",
-                                 "noise_relative": noise, "noise_sigma": relative_noise_sigmas(clean, noise)[0],
-                                 "seed": seed, "units": "pixel lengths"})
-    scan_path = write_measurement(output_dir / "scan.h5", scan, overwrite=overwrite)
+    scan_path, truth = write_demo_scan(output_dir / "scan.h5", size=size, n_views=n_views, noise=noise, seed=seed,
+                                       overwrite=overwrite)
     echo(f"wrote {scan_path}")
 
     scores, images = {}, {"ground truth": truth}

@@ -1,4 +1,10 @@
-"""``recon info``: what a file is — its format, its arrays, its geometry, and which experiments fit it."""
+"""``recon info``: what a file is — its format, its arrays, its geometry, and which experiments fit it.
+
+All of it comes from the file's metadata, h5py and numpy (each reader's ``describe``,
+:mod:`recon.datasets.summary`) and the configs' names (:mod:`recon.experiments.combinations`):
+torch is never imported, so the answer takes a fifth of a second where reading the
+measurement took seconds.
+"""
 
 from __future__ import annotations
 
@@ -55,84 +61,12 @@ def _other_arrays(path: Path, module=None) -> list[str]:
         return []
 
 
-def _geometry_lines(geometry) -> list[str]:
-    from recon.operators.deblur_acquisition import BlurAcquisition, MultibandAcquisition
-    from recon.operators.mimo_acquisition import MIMOAcquisition
-    from recon.operators.mri_acquisition import CartesianAcquisition
-
-    if isinstance(geometry, CartesianAcquisition):
-        return _cartesian_lines(geometry)
-    if isinstance(geometry, MIMOAcquisition):
-        return _radar_lines(geometry)
-    if isinstance(geometry, (BlurAcquisition, MultibandAcquisition)):
-        return _blur_lines(geometry)
-    return _tomography_lines(geometry)
-
-
-def _psf_width(psf) -> str:
-    """The PSF's second-moment width: σ in pixels of the Gaussian with the same spread."""
-    import torch
-
-    kh, kw = psf.shape[-2:]
-    rows = torch.arange(kh, dtype=psf.dtype)[:, None] - kh // 2
-    cols = torch.arange(kw, dtype=psf.dtype)[None, :] - kw // 2
-    spread = (psf * (rows.square() + cols.square())).sum(dim=(-2, -1)) / 2
-    return ", ".join(f"{float(s) ** 0.5:.3g}" for s in spread.reshape(-1)[:6])
-
-
-def _blur_lines(setup) -> list[str]:
-    from recon.operators.deblur_acquisition import MultibandAcquisition
-
-    if isinstance(setup, MultibandAcquisition):
-        h, w = setup.image_shape
-        return [f"  multiband: {setup.bands} bands of {setup.low_shape[0]} x {setup.low_shape[1]} pixels, "
-                f"a broad band of {h} x {w} (factor {setup.factor}), weights "
-                f"{[round(float(v), 4) for v in setup.weights]}",
-                f"  band PSFs {tuple(setup.band_psfs.shape)}, width σ ≈ {_psf_width(setup.band_psfs)} px; "
-                f"broad PSF {tuple(setup.broad_psf.shape)}, σ ≈ {_psf_width(setup.broad_psf)} px; "
-                f"boundary {setup.boundary}"]
-    per = f"one per channel ({setup.channels})" if setup.channels else "shared by every channel"
-    return [f"  PSF {tuple(setup.psf.shape[-2:])}, {per}, width σ ≈ {_psf_width(setup.psf)} px; "
-            f"boundary {setup.boundary}"]
-
-
-def _radar_lines(acquisition) -> list[str]:
-    f = acquisition.frequencies
-    grid = acquisition.grid
-    n_f, n_t, n_r = acquisition.measurement_shape
-    aperture = float((acquisition.transmitters.amax(0) - acquisition.transmitters.amin(0)).max())
-    return [f"  MIMO array: {n_t} transmitters, {n_r} receivers (transmitter span {aperture:.3g} m)",
-            f"  {n_f} frequencies from {float(f.min()) / 1e9:.4g} to {float(f.max()) / 1e9:.4g} GHz",
-            f"  grid: {grid.counts[0]} x {grid.counts[1]} x {grid.counts[2]} voxels over x {list(grid.x)}, "
-            f"y {list(grid.y)}, z {list(grid.z)} m"]
-
-
-def _cartesian_lines(acquisition) -> list[str]:
-    mask = acquisition.mask
-    per_slice = " per slice" if mask.dim() == 3 else ""
-    lines = [(f"  Cartesian mask {tuple(mask.shape)}{per_slice}: acceleration {acquisition.acceleration:.3g}x "
-              f"({int(mask.count_nonzero())} of {mask.numel()} samples measured)")]
-    if acquisition.coil_maps is not None:
-        lines.append(f"  coil sensitivities: {tuple(acquisition.coil_maps.shape)}")
-    return lines
-
-
-def _tomography_lines(geometry) -> list[str]:
-    import numpy as np
-
-    angles = np.rad2deg(np.asarray(geometry.angles))
-    beam = "fan beam" if hasattr(geometry, "source_origin") else "parallel beam"
-    lines = [f"  {beam}: {geometry.n_angles} views from {angles[0]:.4g}° to {angles[-1]:.4g}°, "
-             f"{geometry.n_detectors} detectors of {geometry.detector_spacing:.5g}, "
-             f"rotation-axis offset {geometry.centre_offset:.3g} px",
-             f"  suggested grid: {geometry.image_shape[0]} x {geometry.image_shape[1]} pixels of {geometry.pixel_size:.5g}"]
-    if hasattr(geometry, "source_origin"):
-        lines.append(f"  source-origin {geometry.source_origin:.5g}, origin-detector {geometry.origin_detector:.5g}")
-    return lines
-
-
 def describe_file(path) -> list[str]:
-    """Lines describing ``path``; :class:`InputError` if it is missing, a folder, or of no known format."""
+    """Lines describing ``path``; :class:`InputError` if it is missing, a folder, or of no known format.
+
+    Everything comes from the file's metadata and numpy (each reader's ``describe``,
+    :mod:`recon.datasets.summary`): no torch, so the answer takes a fraction of a second.
+    """
     import h5py
 
     from recon.datasets.formats import detect_format
@@ -146,46 +80,53 @@ def describe_file(path) -> list[str]:
     lines = [f"{path}: {module.FORMAT} — {module.DESCRIPTION}", "arrays:"]
     lines += _hdf5_arrays(path) if h5py.is_hdf5(path) else _other_arrays(path, module)
     try:
-        measurement = module.read(path)
+        summary = module.describe(path)
     except InputError as error:
         lines.append(f"cannot reconstruct it as it is: {error}")
         return lines
-    if measurement.modality == "mri":
-        lines.append(f"measurement: mri, k-space (slices, coils, rows, cols) {tuple(measurement.data.shape)}")
-    elif measurement.modality == "mimo":
-        lines.append(f"measurement: mimo radar, {measurement.n_slices} scan(s) of (N_f, N_t, N_r) "
-                     f"{tuple(measurement.data.shape[2:])}")
-    elif measurement.modality == "deblur":
-        noise = measurement.metadata.get("noise")
-        lines.append(f"measurement: deblur, {measurement.n_slices} image(s)"
-                     + ("" if measurement.data.dim() == 3 else f" of (channels, H, W) {tuple(measurement.data.shape[1:])}")
-                     + (f", {noise} noise" if noise else ""))
-    else:
-        lines.append(f"measurement: {measurement.modality}, {measurement.n_slices} slice(s) of "
-                     f"{tuple(measurement.data.shape[2:])} (views, detectors)")
-    lines += _geometry_lines(measurement.geometry)
-    if measurement.ground_truth is not None:
+    lines.append(f"measurement: {_measured(summary)}")
+    lines += summary.setup
+    if summary.ground_truth:
         lines.append("  ground truth: yes (PSNR, SSIM and NRMSE will be reported)")
-    if measurement.modality == "mri":
-        lines.append(f"  reference: {measurement.reference_name or 'none'}")
-        if "reference_note" in measurement.metadata:
-            lines.append(f"  note: {measurement.metadata['reference_note']}")
-    elif measurement.reference is not None:
-        lines.append(f"  reference: {measurement.reference_name} (its correlation will be reported)")
-    fitting = fitting_experiments(measurement.modality)
-    if measurement.modality == "deblur":          # joint TV needs bands; one image per PSF needs the rest
-        from recon.experiments.build_deblur import fits
-        from recon.experiments.config import load_experiment
-
-        fitting = [name for name in fitting if fits(load_experiment(name), measurement.geometry)]
-    if measurement.modality == "ct":              # the limited-angle model knows one geometry, the challenge's
-        from recon.experiments.build_unrolled import is_htc_geometry
-        from recon.experiments.config import load_experiment
-
-        fitting = [name for name in fitting
-                   if load_experiment(name)["prior"]["kind"] != "unrolled" or is_htc_geometry(measurement.geometry)]
-    lines.append("experiments that fit: " + (", ".join(fitting) or f"none shipped yet for {measurement.modality}"))
+    if summary.modality == "mri":
+        lines.append(f"  reference: {summary.reference_name or 'none'}")
+        if "reference_note" in summary.metadata:
+            lines.append(f"  note: {summary.metadata['reference_note']}")
+    elif summary.reference_name:
+        lines.append(f"  reference: {summary.reference_name} (its correlation will be reported)")
+    fitting = [name for name in fitting_experiments(summary.modality) if _fits(name, summary)]
+    lines.append("experiments that fit: " + (", ".join(fitting) or f"none shipped yet for {summary.modality}"))
     return lines
+
+
+def _measured(summary) -> str:
+    """The measurement, in its modality's words: ``ct, 1 slice(s) of (60, 365) (views, detectors)``."""
+    shape = summary.data_shape
+    if summary.modality == "mri":
+        return f"mri, k-space (slices, coils, rows, cols) {shape}"
+    if summary.modality == "mimo":
+        return f"mimo radar, {summary.n_slices} scan(s) of (N_f, N_t, N_r) {shape[2:]}"
+    if summary.modality == "deblur":
+        noise = summary.metadata.get("noise")
+        channels = "" if len(shape) == 3 else f" of (channels, H, W) {shape[1:]}"     # 3 axes: packed multiband
+        return f"deblur, {summary.n_slices} image(s){channels}" + (f", {noise} noise" if noise else "")
+    return f"{summary.modality}, {summary.n_slices} slice(s) of {shape[2:]} (views, detectors)"
+
+
+def _fits(name: str, summary) -> bool:
+    """Whether shipped experiment ``name`` can reconstruct the file: joint TV needs bands, one image per PSF the
+    rest, and the limited-angle model knows one geometry, the challenge's."""
+    from recon.experiments.config import load_experiment
+
+    if summary.modality == "deblur":
+        from recon.experiments.combinations import deblur_fits
+
+        return deblur_fits(load_experiment(name), multiband=summary.multiband, boundary=summary.boundary)
+    if summary.modality == "ct" and load_experiment(name)["prior"]["kind"] == "unrolled":
+        from recon.solvers.htc2022_geometry import is_htc_geometry
+
+        return is_htc_geometry(summary.geometry)
+    return True
 
 
 def fitting_experiments(modality: str) -> list[str]:

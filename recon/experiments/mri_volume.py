@@ -31,6 +31,11 @@ volume, where the read-out slices reach 24.3 and true 3D 24.2.)
 The split problems share one :math:`\lambda`, relative to the whole volume's
 :math:`\max|A^{\mathsf H}y|`, so that their sum is one objective with a 2D regulariser
 per slice.
+
+The volume is reconstructed as ``(depth, 1, rows, cols)`` and written in its file's axis
+order: a BART volume as BART's ``(READ, PHS1, PHS2)`` = ``(rows, cols, depth)``, what
+``bart pics`` writes (:func:`bart_order`); so a k-space of dims ``(1, 180, 230, coils)``
+gives one 180 x 230 image, not 230 images of 1 x 180.
 """
 
 from __future__ import annotations
@@ -61,6 +66,17 @@ def depth_axis(measurement) -> str:
     if measurement.format == "ismrmrd":
         return IMAGE
     return UNKNOWN
+
+
+def bart_order(volume: torch.Tensor) -> torch.Tensor:
+    """A volume ``(depth, 1, rows, cols)`` of BART k-space (z along ``PHS2``) in BART's axis order
+    ``(READ, PHS1, PHS2)``: ``(rows, 1, cols, depth)``, written ``(rows, cols, depth)`` as ``bart pics`` writes it.
+
+    >>> import torch
+    >>> bart_order(torch.zeros(230, 1, 1, 180)).shape
+    torch.Size([1, 1, 180, 230])
+    """
+    return volume.permute(2, 1, 3, 0)
 
 
 def check_request(config: dict, measurement) -> str:

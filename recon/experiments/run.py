@@ -144,6 +144,10 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
     from recon.experiments.auto_strength import check_auto_applies, resolve_auto_strength
 
     check_auto_applies(config, measurement.modality)
+    if measurement.modality == "ct" and config["solver"]["kind"] == "fbp" and config["prior"]["kind"] == "none":
+        from recon.experiments.build import reconstruct_fbp      # the geometry is enough: no operator, no deepinv
+
+        return reconstruct_fbp(config, measurement, device=device)
     if measurement.modality == "ct":
         from recon.experiments.build import build_operator, reconstruct
 
@@ -205,7 +209,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
                                    arc_deg=config["input"]["arc_deg"])
     say(f"{source}: {measurement.format}, {_what_was_read(measurement)}")
     solver = config["solver"]
-    from recon.experiments.build_diffusion import SAMPLER_KINDS
+    from recon.experiments.combinations import SAMPLER_KINDS
 
     steps = solver["max_iter"] * (solver["samples"] if solver["kind"] in SAMPLER_KINDS else 1)
     bar = ProgressBar(steps, label=f"{name} ", enabled=False if quiet else None)

@@ -36,11 +36,17 @@ def _save(figure, path, dpi: int) -> Path:
     return path
 
 
-def _panel(figure, axis, name: str, data: np.ndarray, cmap: str, limits) -> None:
-    """One image panel with its title and colour bar; an error map (``RdBu_r``) is centred on 0 instead."""
+def _limits(data: np.ndarray, cmap: str, limits) -> tuple[float, float]:
+    """The colour scale of a panel: ``limits``, but an error map (``RdBu_r``) is centred on 0."""
     if cmap == "RdBu_r":
         bound = float(np.abs(data).max()) or 1.0
-        limits = (-bound, bound)
+        return -bound, bound
+    return limits
+
+
+def _panel(figure, axis, name: str, data: np.ndarray, cmap: str, limits) -> None:
+    """One image panel with its title and colour bar; an error map (``RdBu_r``) is centred on 0 instead."""
+    limits = _limits(data, cmap, limits)
     shown = axis.imshow(data, cmap=cmap, vmin=limits[0], vmax=limits[1])
     axis.set_title(name, fontsize=9)
     axis.set_xticks([])
@@ -57,13 +63,16 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     """Save the figure of slice 0 to ``path`` (``measured``: the blurred input of a deblurring run, shown first;
     ``std``: the posterior standard deviation of a sampler's mean, shown after it).
 
+    A one-pass reconstruction (FBP, zero-filled, Wiener: no convergence curve, no standard deviation) is
+    drawn by :func:`recon.image_panels.panels_png`, the same panels without matplotlib, whose start-up
+    would take longer than the reconstruction.
+
     >>> import tempfile, pathlib, torch
     >>> out = run_figure(pathlib.Path(tempfile.mkdtemp()) / "f.png", reconstruction=torch.rand(1, 1, 8, 8),
     ...                  title="demo", reference=torch.rand(1, 1, 8, 8))
     >>> out.stat().st_size > 0
     True
     """
-    plt = pyplot()
     image = _image(reconstruction)
     panels = [("reconstruction" if std is None else "posterior mean", image, "gray")]
     if std is not None:
@@ -76,11 +85,17 @@ def run_figure(path, *, reconstruction, title: str, reference=None, reference_na
     if measured is not None:
         panels.insert(0, ("measured (blurred)", _image(measured), "gray"))
     curve = history is not None and len(history) > 1 and any(math.isfinite(v) for v in history.objective)
+    limits = [(data.min(), data.max()) if cmap == "magma" or shared is None else shared for _, data, cmap in panels]
+    if not curve and std is None:
+        from recon.image_panels import panels_png
+
+        return panels_png(path, [(name, data, cmap, _limits(data, cmap, scale))
+                                 for (name, data, cmap), scale in zip(panels, limits)], title=title)
+    plt = pyplot()
     columns = len(panels) + int(curve)
     figure, axes = plt.subplots(1, columns, figsize=(3.6 * columns, 3.6), squeeze=False)
-    for axis, (name, data, cmap) in zip(axes[0], panels):
-        own = cmap == "magma" or shared is None
-        _panel(figure, axis, name, data, cmap, (data.min(), data.max()) if own else shared)
+    for axis, (name, data, cmap), scale in zip(axes[0], panels, limits):
+        _panel(figure, axis, name, data, cmap, scale)
     if curve:
         axis = axes[0][-1]
         objective = np.asarray(history.objective, dtype=np.float64)

@@ -33,12 +33,15 @@ import math
 import torch
 from torch.nn import functional as F
 
+from recon.solvers.htc2022_geometry import (  # the challenge's geometry (docs/htc2022.md): lengths in mm
+    DETECTOR_SPACING,
+    DETECTORS,
+    FULL_GRID,
+    ORIGIN_DETECTOR,
+    PIXEL,
+    SOURCE_ORIGIN,
+)
 from recon.solvers.unrolled import LearnedPrimalDual, Unroller
-
-#: the challenge's geometry (docs/htc2022.md): lengths in mm
-SOURCE_ORIGIN, ORIGIN_DETECTOR = 410.66, 553.74 - 410.66
-DETECTORS, DETECTOR_SPACING = 560, 0.2
-PIXEL, FULL_GRID = 0.1483223173330444, 512
 
 
 def coarse_operator(angles: torch.Tensor, *, grid: int = 128, detector_binning: int = 4):

@@ -44,7 +44,7 @@ FLOOR = 0.02
 
 
 def _response(n_detectors: int, window: str, dtype, device) -> tuple[torch.Tensor, int]:
-    from recon.operators.fbp import ramp_filter
+    from recon.operators.filtered_backprojection import ramp_filter
 
     full = ramp_filter(n_detectors, 1.0, window)
     length = full.shape[0]
