@@ -83,32 +83,20 @@ def plan_inputs(paths: list[Path], output_dir: Path, experiment: str, *, split: 
     return planned
 
 
+#: The layouts whose slices are independent problems, split into one task each.
+SPLIT_FORMATS = ("recon", "data-exchange", "nxtomo", "fastmri")
+
+
 def slice_count(path: Path) -> int:
-    """The independent slices stored in ``path`` without reading its data (1 for a layout that is not a stack,
-    or for a file that cannot be read: its task then fails with the reader's own one-line error)."""
-    import h5py
+    """The independent slices stored in ``path``, from its reader's ``describe`` (metadata only): 1 for a layout
+    that is not split, or for a file that cannot be described (its task then fails with the reader's own
+    one-line error)."""
+    from recon.datasets.formats import detect_format
 
     try:
-        if not h5py.is_hdf5(path):
+        module = detect_format(path)
+        if module.FORMAT not in SPLIT_FORMATS:
             return 1
-        with h5py.File(path, "r") as h5:
-            return max(_stack_depth(h5), 1)
-    except (OSError, KeyError, RuntimeError, ValueError, TypeError):
+        return max(int(module.describe(path).n_slices), 1)
+    except Exception:  # noqa: BLE001 - any failure here is the task's to report, in recon run's words
         return 1
-
-
-def _stack_depth(h5) -> int:
-    from recon.datasets import data_exchange, fastmri, nxtomo, recon_format
-
-    if recon_format.sniff(None, h5):
-        data = h5.get("data")
-        return int(data.shape[0]) if data is not None and data.ndim == 3 else 1
-    if data_exchange.sniff(None, h5):
-        return int(h5[data_exchange.DATA].shape[1])
-    if nxtomo.sniff(None, h5):
-        entry = nxtomo.find_entry(h5)
-        frames = None if entry is None else nxtomo._first_present(h5, entry, nxtomo._FRAMES)
-        return 1 if frames is None else int(h5[frames].shape[1])
-    if fastmri.sniff(None, h5):
-        return int(h5[fastmri.KSPACE].shape[0])
-    return 1
