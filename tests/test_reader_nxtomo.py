@@ -36,14 +36,23 @@ def test_real_skeleton_is_recognised_as_nxtomo(skeleton):
     assert detect_format(skeleton) is nxtomo
 
 
-def test_real_skeleton_says_its_frames_are_in_a_missing_linked_file(skeleton):
+def test_real_skeleton_is_refused_for_its_external_links_outside_its_folder(skeleton):
+    """Its frames live in Diamond's /dls tree, behind external links: refused before any reader follows one."""
     with pytest.raises(InputError) as caught:
         read_measurement(skeleton)
-    error, message = caught.value, str(caught.value)
-    assert error.field == FRAMES
-    assert message.startswith(f"{skeleton}: {FRAMES}: expected detector frames")
-    assert "external link to 'entry/instrument/detector/data'" in message
-    assert "'/dls/i13/data/2014/mt9396-1/raw/pco1-24888.hdf'" in message and "linked file is missing" in message
+    message = str(caught.value)
+    assert message.startswith(f"{skeleton}: entry1/") and "expected links only to files in the input's folder" in message
+    assert "external link to /dls/i13/data/2014/mt9396-1/raw/pco1-24888.hdf" in message
+    assert "\n" not in message
+
+
+def test_real_skeleton_info_names_the_missing_linked_frames(skeleton):
+    """recon info lists links and follows none, so it says where the frames would be."""
+    from recon.experiments.inspect_file import describe_file
+
+    text = "\n".join(describe_file(skeleton))
+    assert f"{FRAMES}: expected detector frames" in text and "linked file is missing" in text
+    assert "'/dls/i13/data/2014/mt9396-1/raw/pco1-24888.hdf'" in text
 
 
 # --- synthetic scans -------------------------------------------------------------------------------------
@@ -166,7 +175,9 @@ def test_other_nexus_definitions_are_not_nxtomo(tmp_path):
         assert nxtomo.sniff(path, f) is False
     assert nxtomo.sniff(path, None) is False
     with pytest.raises(InputError, match="expected an HDF5 layout recon knows"):
-        read_measurement(path)
+        read_measurement(path, ReadOptions(allow_links=True))      # a link in its own folder, allowed
+    with pytest.raises(InputError, match="broken: expected no link to another file"):
+        read_measurement(path)                                      # links are refused unless allowed
 
 
 @pytest.mark.parametrize("experiment", ["ct-fbp", "ct-sirt", "ct-tv", "ct-wtv"])

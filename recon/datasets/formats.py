@@ -71,16 +71,29 @@ def detect_format(path):
 def read_measurement(path, options: ReadOptions | None = None, *, format: str = "auto"):
     """Read ``path`` with the reader its content calls for (or the one named by ``format``).
 
+    Before any reader runs, an HDF5 file's structure is checked (:mod:`recon.datasets.hdf5_preflight`), and a
+    parsing library's failure while reading becomes one :class:`InputError` (:mod:`recon.datasets.reader_boundary`).
+
     >>> read_measurement("no/such/file.h5")
     Traceback (most recent call last):
     recon.datasets.errors.InputError: no/such/file.h5: expected an existing input file, got no such file
     """
+    import h5py
+
+    from recon.datasets.hdf5_preflight import preflight
+    from recon.datasets.reader_boundary import reading
+
     options = ReadOptions() if options is None else options
+    path = Path(path)
+    if path.is_file() and h5py.is_hdf5(path):
+        preflight(path, allow_links=options.allow_links)
     if format == "auto":
-        module = detect_format(path)
+        with reading(path, "its layout"):
+            module = detect_format(path)
     else:
         by_name = {m.FORMAT: m for m in reader_modules()}
         if format not in by_name:
             raise InputError(path, "input.format", f"one of auto, {', '.join(by_name)}", repr(format))
         module = by_name[format]
-    return module.read(Path(path), options)
+    with reading(path, f"{module.FORMAT} data"):
+        return module.read(Path(path), options)

@@ -38,10 +38,13 @@ MAX_ELEMENTS = 2**42
 _checked: dict = {}
 
 
-def preflight(path, *, timeout: float = 10.0, allow_links: bool = False) -> None:
+def preflight(path, *, timeout: float = 10.0, allow_links: bool = False, check_links: bool = True) -> None:
     """Refuse ``path`` (an HDF5 file) with :class:`InputError` if its structure is hostile or corrupt.
 
     Each file is walked once per process (until it changes on disk).
+
+    :param allow_links: accept links and virtual sources that stay in the input's folder.
+    :param check_links: ``False`` accepts every link (``recon info`` lists links; it never follows them).
 
     >>> import tempfile, pathlib, h5py, numpy as np
     >>> folder = pathlib.Path(tempfile.mkdtemp())
@@ -60,12 +63,12 @@ def preflight(path, *, timeout: float = 10.0, allow_links: bool = False) -> None
 
     path = Path(path)
     stat = path.stat()
-    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, allow_links)
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, allow_links, check_links)
     if key in _checked:
         return
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_walk_in_child, args=(str(path), allow_links, sender), daemon=True)
+    child = context.Process(target=_walk_in_child, args=(str(path), allow_links, check_links, sender), daemon=True)
     child.start()
     sender.close()
     try:
@@ -88,9 +91,9 @@ def preflight(path, *, timeout: float = 10.0, allow_links: bool = False) -> None
     _checked[key] = True
 
 
-def _walk_in_child(path: str, allow_links: bool, sender) -> None:
+def _walk_in_child(path: str, allow_links: bool, check_links: bool, sender) -> None:
     try:
-        sender.send(find_problem(Path(path), allow_links=allow_links))
+        sender.send(find_problem(Path(path), allow_links=allow_links, check_links=check_links))
     except BaseException as error:  # noqa: BLE001 - whatever HDF5 raises on this file is the finding
         sender.send((None, "an HDF5 file whose structure reads",
                      f"corrupt or unreadable ({type(error).__name__}: {' '.join(str(error).split())[:200]})"))
@@ -99,7 +102,7 @@ def _walk_in_child(path: str, allow_links: bool, sender) -> None:
         os._exit(0)     # no atexit handlers, no torch or h5py teardown in a forked child
 
 
-def find_problem(path: Path, *, allow_links: bool = False):
+def find_problem(path: Path, *, allow_links: bool = False, check_links: bool = True):
     """The first problem in ``path``'s structure as ``(field, expected, got)``, or ``None`` (in this process)."""
     import h5py
 
@@ -113,12 +116,14 @@ def find_problem(path: Path, *, allow_links: bool = False):
             if problems:
                 return problems[0]
             if isinstance(link, h5py.ExternalLink):
+                if not check_links:
+                    return None
                 target = _outside(folder, path.parent, link.filename)
                 if target is not None or not allow_links:
                     problems.append((name, "no link to another file (allow them with input.allow_links)" if
                                      target is None else "links only to files in the input's folder",
                                      f"an external link to {link.filename}:{link.path}"))
-                return problems[0]
+                return problems[0] if problems else None
             if isinstance(link, h5py.SoftLink):
                 return None
             node = f.get(name)
@@ -126,7 +131,7 @@ def find_problem(path: Path, *, allow_links: bool = False):
                 return None
             _attributes(node, name, problems)
             if isinstance(node, h5py.Dataset):
-                _dataset(node, name, folder, path.parent, size, allow_links, problems)
+                _dataset(node, name, folder, path.parent, size, allow_links, check_links, problems)
             return problems[0] if problems else None
 
         f.visititems_links(visit)
@@ -144,7 +149,7 @@ def _outside(folder: Path, base: Path, filename: str) -> Path | None:
     return None if target.is_relative_to(folder) else target
 
 
-def _dataset(node, name, folder, base, size, allow_links, problems) -> None:
+def _dataset(node, name, folder, base, size, allow_links, check_links, problems) -> None:
     shape = node.shape or ()
     if any(n > MAX_DIMENSION for n in shape):
         problems.append((name, f"dimensions of at most {MAX_DIMENSION}", f"shape {shape}"))
@@ -156,6 +161,8 @@ def _dataset(node, name, folder, base, size, allow_links, problems) -> None:
         problems.append((name, f"at most {MAX_ELEMENTS} elements", f"shape {shape} ({elements:.3g} elements)"))
         return
     if node.is_virtual:
+        if not check_links:
+            return
         for source in node.virtual_sources():
             target = _outside(folder, base, source.file_name) if source.file_name != "." else None
             if target is not None or (not allow_links and source.file_name != "."):
@@ -165,7 +172,7 @@ def _dataset(node, name, folder, base, size, allow_links, problems) -> None:
                 return
         return
     external = node.external
-    if external:
+    if external and check_links:
         problems.append((name, "data stored in the input file", f"raw data in external file(s) "
                          f"{', '.join(str(e[0]) for e in external)}"))
         return

@@ -15,6 +15,8 @@ class ReadOptions:
     :param centre_offset: rotation-axis offset in detector pixels for raw projections, or ``"auto"`` to estimate it.
     :param intensities: for TIFF: ``"auto"`` (integers are intensities, floats line integrals),
         ``"intensity"`` (take the negative log against the open beam) or ``"line-integral"``.
+    :param allow_links: let an HDF5 input reach other files in its own folder through external links or
+        virtual datasets (:mod:`recon.datasets.hdf5_preflight`); links outside its folder are refused anyway.
 
     >>> ReadOptions(index=3).index
     3
@@ -25,3 +27,4 @@ class ReadOptions:
     angles_endpoint: bool = False
     centre_offset: float | str = "auto"
     intensities: str = "auto"
+    allow_links: bool = False

@@ -41,6 +41,9 @@ INPUT = Section({
     "intensities": Field(str, "auto", choices=("auto", "intensity", "line-integral"),
                          doc="Whether the data are raw intensities (log-converted) or line integrals; "
                              "'auto' decides from the values."),
+    "allow_links": Field(bool, False,
+                         doc="Whether an HDF5 input may reach other files (external links, virtual datasets) in "
+                             "its own folder; links outside that folder are refused either way."),
     "view_step": Field(int, 1, minimum=1,
                        doc="Keep every view_step-th view (sparse-view experiments, or a quick look)."),
     "arc_deg": Field("float-pair", None, nullable=True,

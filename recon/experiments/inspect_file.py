@@ -73,14 +73,22 @@ def describe_file(path) -> list[str]:
     from recon.datasets.output_format import is_output_file
     from recon.datasets.validation import check_input_path
 
+    from recon.datasets.hdf5_preflight import preflight
+    from recon.datasets.reader_boundary import reading
+
     path = check_input_path(path)
-    if is_output_file(path):
-        return _describe_output(path)
-    module = detect_format(path)
-    lines = [f"{path}: {module.FORMAT} — {module.DESCRIPTION}", "arrays:"]
-    lines += _hdf5_arrays(path) if h5py.is_hdf5(path) else _other_arrays(path, module)
+    hdf5 = h5py.is_hdf5(path)
+    if hdf5:        # links are listed, not followed: info may describe a file that run would refuse
+        preflight(path, check_links=False)
+    with reading(path, "its layout and arrays"):
+        if is_output_file(path):
+            return _describe_output(path)
+        module = detect_format(path)
+        lines = [f"{path}: {module.FORMAT} — {module.DESCRIPTION}", "arrays:"]
+        lines += _hdf5_arrays(path) if hdf5 else _other_arrays(path, module)
     try:
-        summary = module.describe(path)
+        with reading(path, f"its {module.FORMAT} metadata"):
+            summary = module.describe(path)
     except InputError as error:
         lines.append(f"cannot reconstruct it as it is: {error}")
         return lines

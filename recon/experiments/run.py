@@ -62,7 +62,7 @@ def read_options(config: dict):
     angles = section["angles_deg"]
     return ReadOptions(index=section["index"], angles_deg=None if angles is None else tuple(angles),
                        angles_endpoint=section["angles_endpoint"], centre_offset=section["centre_offset"],
-                       intensities=section["intensities"])
+                       intensities=section["intensities"], allow_links=section["allow_links"])
 
 
 def on_grid(image, measurement, grid, name: str):

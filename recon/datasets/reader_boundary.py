@@ -1,0 +1,71 @@
+"""Where recon's readers meet the libraries that parse files: their failures become one line, recon's do not.
+
+A damaged file makes h5py, scipy.io, tifffile or numpy raise whatever they
+raise (``KeyError: Unable to synchronously open object (message not aligned)``,
+``RuntimeError: ... wrong B-tree signature``, ``ValueError: failed to read ...
+bytes``). For the user that is one fact: the file is corrupt or unreadable. So
+the reader boundary turns an exception whose last frame lies in one of those
+libraries into an :class:`~recon.datasets.errors.InputError` naming the file,
+what was being read and the library's own words. An exception raised in
+recon's own code passes through unchanged: it is a bug to fix, not bad input
+to hide.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from recon.datasets.errors import InputError
+
+#: Packages that parse files: an exception raised inside them while reading is the file's fault.
+PARSING_LIBRARIES = frozenset({"h5py", "scipy", "tifffile", "numpy", "PIL", "zlib", "gzip", "struct", "xml"})
+
+
+def raised_in_library(error: BaseException) -> bool:
+    """Whether ``error``'s innermost frame belongs to one of :data:`PARSING_LIBRARIES`.
+
+    >>> import numpy as np
+    >>> try:
+    ...     np.load(__file__)
+    ... except Exception as error:
+    ...     raised_in_library(error)
+    True
+    >>> try:
+    ...     {}["missing"]
+    ... except KeyError as error:
+    ...     raised_in_library(error)
+    False
+    """
+    trace = error.__traceback__
+    if trace is None:
+        return False
+    while trace.tb_next is not None:
+        trace = trace.tb_next
+    module = trace.tb_frame.f_globals.get("__name__", "") or ""
+    return module.split(".")[0] in PARSING_LIBRARIES
+
+
+@contextlib.contextmanager
+def reading(path, what: str):
+    """Turn a parsing library's failure inside the block into one :class:`InputError` about ``path``.
+
+    :param what: what is being read, in the user's words (``"the recon measurement"``, ``"the file's layout"``).
+
+    >>> import numpy as np, tempfile, pathlib
+    >>> bad = pathlib.Path(tempfile.mkdtemp()) / "bad.npy"
+    >>> _ = bad.write_bytes(b"\\x93NUMPY garbage")
+    >>> with reading(bad, "the array"):
+    ...     np.load(bad)
+    Traceback (most recent call last):
+    recon.datasets.errors.InputError: ...bad.npy: expected a readable file (the array), got corrupt or unreadable (ValueError: ...)
+    """
+    try:
+        yield
+    except InputError:
+        raise
+    except Exception as error:
+        if not raised_in_library(error):
+            raise
+        detail = " ".join(str(error).split())[:240]
+        raise InputError(path, None, f"a readable file ({what})",
+                         f"corrupt or unreadable ({type(error).__name__}: {detail or 'no detail'})") from None
