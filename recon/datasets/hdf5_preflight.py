@@ -7,7 +7,7 @@ outside the input's folder, a contiguous dataset that declares more bytes than
 the file holds, a dimension of :math:`10^{12}`. So before a reader opens the
 file, a forked child walks every group, link, dataset and attribute (metadata
 only, no array data) and reports what it finds; the parent waits at most
-``timeout`` seconds. A hang or a crash in the child is a corrupt file, not a
+``timeout`` seconds (5). A hang or a crash in the child is a corrupt file, not a
 hung ``recon``. The walk costs about 50 ms.
 
 Refused, each with one line naming the file and the object:
@@ -38,7 +38,7 @@ MAX_ELEMENTS = 2**42
 _checked: dict = {}
 
 
-def preflight(path, *, timeout: float = 10.0, allow_links: bool = False, check_links: bool = True) -> None:
+def preflight(path, *, timeout: float = 5.0, allow_links: bool = False, check_links: bool = True) -> None:
     """Refuse ``path`` (an HDF5 file) with :class:`InputError` if its structure is hostile or corrupt.
 
     Each file is walked once per process (until it changes on disk).
@@ -92,6 +92,7 @@ def preflight(path, *, timeout: float = 10.0, allow_links: bool = False, check_l
 
 
 def _walk_in_child(path: str, allow_links: bool, check_links: bool, sender) -> None:
+    _die_with_parent()
     try:
         sender.send(find_problem(Path(path), allow_links=allow_links, check_links=check_links))
     except BaseException as error:  # noqa: BLE001 - whatever HDF5 raises on this file is the finding
@@ -100,6 +101,17 @@ def _walk_in_child(path: str, allow_links: bool, check_links: bool, sender) -> N
     finally:
         sender.close()
         os._exit(0)     # no atexit handlers, no torch or h5py teardown in a forked child
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this child when its parent dies: a child stuck in HDF5 must not outlive ``recon``."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):       # not Linux: the parent's kill on timeout still applies
+        pass
 
 
 def find_problem(path: Path, *, allow_links: bool = False, check_links: bool = True):

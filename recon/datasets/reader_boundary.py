@@ -8,14 +8,20 @@ the reader boundary turns an exception whose last frame lies in one of those
 libraries into an :class:`~recon.datasets.errors.InputError` naming the file,
 what was being read and the library's own words. An exception raised in
 recon's own code passes through unchanged: it is a bug to fix, not bad input
-to hide.
+to hide. While reading, the libraries' own log messages (tifffile's "ImageJ
+series metadata invalid or corrupted file") are held back: the one line is
+the whole story.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from recon.datasets.errors import InputError
+
+#: Loggers of parsing libraries that would print to stderr beside recon's one line.
+LIBRARY_LOGGERS = ("tifffile", "h5py")
 
 #: Packages that parse files: an exception raised inside them while reading is the file's fault.
 PARSING_LIBRARIES = frozenset({"h5py", "scipy", "tifffile", "numpy", "PIL", "zlib", "gzip", "struct", "xml"})
@@ -59,6 +65,10 @@ def reading(path, what: str):
     Traceback (most recent call last):
     recon.datasets.errors.InputError: ...bad.npy: expected a readable file (the array), got corrupt or unreadable (ValueError: ...)
     """
+    loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
     try:
         yield
     except InputError:
@@ -69,3 +79,6 @@ def reading(path, what: str):
         detail = " ".join(str(error).split())[:240]
         raise InputError(path, None, f"a readable file ({what})",
                          f"corrupt or unreadable ({type(error).__name__}: {detail or 'no detail'})") from None
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)

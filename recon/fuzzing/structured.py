@@ -30,9 +30,9 @@ def arrays(draw, *, max_rank: int = 4):
 
 
 def _write_array(group, name: str, shape, dtype: str, fill: str, rng) -> None:
-    size = int(np.prod(shape, dtype=np.float64)) if shape else 1
-    if size > 10**5:            # declared only: a chunked dataset stores no chunk until one is written
-        group.create_dataset(name, shape=shape, dtype=dtype, chunks=tuple(1 for _ in shape) or None)
+    if shape and max(shape) > 10**5:    # declared only: a chunked dataset stores no chunk until one is written
+        group.create_dataset(name, shape=shape, dtype=dtype, chunks=tuple(1 for _ in shape),
+                             maxshape=tuple(None for _ in shape))
         return
     values = rng.standard_normal(shape) if shape else np.float64(rng.standard_normal())
     if fill == "nan":
