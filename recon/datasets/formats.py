@@ -97,3 +97,22 @@ def read_measurement(path, options: ReadOptions | None = None, *, format: str = 
         module = by_name[format]
     with reading(path, f"{module.FORMAT} data"):
         return module.read(Path(path), options)
+
+
+def describe_measurement(path, *, format: str = "auto", allow_links: bool = False):
+    """What :func:`read_measurement` would return, from metadata only: the reader's ``describe`` summary
+    (:mod:`recon.datasets.summary`), behind the same preflight and boundary as reading."""
+    import h5py
+
+    from recon.datasets.hdf5_preflight import preflight
+    from recon.datasets.reader_boundary import reading
+
+    path = Path(path)
+    if path.is_file() and h5py.is_hdf5(path):
+        preflight(path, allow_links=allow_links)
+    with reading(path, "its layout and metadata"):
+        module = detect_format(path) if format == "auto" else {m.FORMAT: m for m in reader_modules()}.get(format)
+        if module is None:
+            raise InputError(path, "input.format", f"one of auto, {', '.join(m.FORMAT for m in reader_modules())}",
+                             repr(format))
+        return module.describe(path)

@@ -26,7 +26,7 @@ import numpy as np
 
 from recon.datasets.errors import InputError
 from recon.datasets.read_options import ReadOptions
-from recon.datasets.validation import check_angles, read_dataset
+from recon.datasets.validation import check_angles, check_dataset, read_dataset
 
 if TYPE_CHECKING:
     from recon.datasets.measurement import Measurement
@@ -107,24 +107,40 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
 
     with open_hdf5(path) as h5:
         _check_modality(h5, path)
-        data = read_dataset(h5, "data", path, rank=(2, 3), kind="real", what="line integrals")
+        node = check_dataset(h5, "data", path, rank=(2, 3), kind="real", what="line integrals")
+        n_slices = node.shape[0] if node.ndim == 3 else 1
+        pick = _slice_selection(options.index, n_slices, node.ndim, path)     # one slice read, not the stack
+        data = read_dataset(h5, "data", path, rank=(2, 3), kind="real", what="line integrals", select=pick)
         data = data[None] if data.ndim == 2 else data
         geometry = _geometry(h5, data.shape[1], data.shape[2], path)
         truth = None
         if "ground_truth" in h5:
-            truth = read_dataset(h5, "ground_truth", path, rank=(2, 3), kind="real", what="a ground-truth image")
-            truth = truth[None] if truth.ndim == 2 else truth
-            if truth.shape[0] != data.shape[0] or tuple(truth.shape[1:]) != geometry.image_shape:
-                raise InputError(path, "ground_truth", f"shape ({data.shape[0]}, {geometry.image_shape[0]}, "
+            stored = check_dataset(h5, "ground_truth", path, rank=(2, 3), kind="real", what="a ground-truth image")
+            stored_slices = stored.shape[0] if stored.ndim == 3 else 1
+            if stored_slices != n_slices or tuple(stored.shape[-2:]) != geometry.image_shape:
+                raise InputError(path, "ground_truth", f"shape ({n_slices}, {geometry.image_shape[0]}, "
                                  f"{geometry.image_shape[1]}) to match data and geometry@image_shape",
-                                 f"{truth.shape}")
+                                 f"{stored.shape}")
+            truth = read_dataset(h5, "ground_truth", path, rank=(2, 3), kind="real", what="a ground-truth image",
+                                 select=_slice_selection(options.index, n_slices, stored.ndim, path))
+            truth = truth[None] if truth.ndim == 2 else truth
         metadata = dict(h5["metadata"].attrs) if "metadata" in h5 else {}
     metadata = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in metadata.items()}
-    measurement = Measurement(
+    if options.index is not None:
+        metadata["slice"] = options.index
+    return Measurement(
         "ct", torch.as_tensor(np.ascontiguousarray(data), dtype=torch.float32)[:, None], geometry, FORMAT,
         Path(path), None if truth is None else torch.as_tensor(truth, dtype=torch.float32)[:, None],
         metadata=metadata)
-    return measurement if options.index is None else _select(measurement, options.index, path)
+
+
+def _slice_selection(index: int | None, n_slices: int, ndim: int, path):
+    """The h5py selection of slice ``index`` (``None``: all) of a ``(slices, ...)`` or single-slice dataset."""
+    if index is None:
+        return None
+    if not 0 <= index < n_slices:
+        raise InputError(path, "input.index", f"a slice in 0..{n_slices - 1}", str(index))
+    return slice(index, index + 1) if ndim == 3 else None
 
 
 def _check_modality(h5, path) -> None:
@@ -147,12 +163,6 @@ def describe(path: Path) -> Summary:
         truth = "ground_truth" in h5
     return Summary("ct", (slices, 1, views, detectors), tomography_lines(geometry), ground_truth=truth,
                    geometry=geometry)
-
-
-def _select(measurement: Measurement, index: int, path) -> Measurement:
-    if not 0 <= index < measurement.n_slices:
-        raise InputError(path, "input.index", f"a slice in 0..{measurement.n_slices - 1}", str(index))
-    return measurement.select(index)
 
 
 def write_measurement(path, measurement: Measurement, *, overwrite: bool = False) -> Path:

@@ -13,6 +13,16 @@ from pathlib import Path
 from recon.datasets.errors import InputError
 
 
+def _declared(node) -> str:
+    """For a dataset of 1 MiB or more: its size as declared and as stored (compressed stacks differ a lot)."""
+    from recon.experiments.memory_guard import human_size
+
+    declared = node.size * node.dtype.itemsize
+    if declared < 2**20:
+        return ""
+    return f"  ({human_size(declared)} declared, {human_size(node.id.get_storage_size())} stored)"
+
+
 def _hdf5_arrays(path: Path) -> list[str]:
     import h5py
 
@@ -31,7 +41,7 @@ def _hdf5_arrays(path: Path) -> list[str]:
                 elif node is not None:
                     # A compound (ISMRMRD's acquisitions) by its field names: its full dtype runs to a page.
                     kind = f"compound ({', '.join(node.dtype.names)})" if node.dtype.names else node.dtype
-                    lines.append(f"  {name}  {node.shape} {kind}")
+                    lines.append(f"  {name}  {node.shape} {kind}{_declared(node)}")
                 if len(lines) > 60:
                     return
 

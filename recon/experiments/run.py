@@ -173,8 +173,12 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
 
 
 def run_experiment(config: dict, *, input_path=None, output_path=None, device: str = "cpu",
-                   overwrite: bool = False, quiet: bool = False, echo=print) -> RunSummary:
-    """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file."""
+                   overwrite: bool = False, quiet: bool = False, echo=print, max_memory: int | None = None) -> RunSummary:
+    """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file.
+
+    :param max_memory: bytes the run may plan to hold (:mod:`recon.experiments.memory_guard`); ``None``: half
+        of the memory available now. A larger run is refused before anything is read.
+    """
     import torch
 
     from recon import __version__
@@ -193,6 +197,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     source = check_input_path(given)
     target, figure_path = output_paths(config, source, output_path, overwrite=overwrite)
     check_device(device)
+    _check_memory(source, config, max_memory)
     say = (lambda *a: None) if quiet else echo
     name = config["name"] or "experiment"
     config = {**config, "input": {**config["input"], "path": str(source.resolve())},
@@ -283,6 +288,23 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     summary = RunSummary(name, target, figure_path, metrics, seconds, result.iterations, result.stop_reason)
     say(_summary_line(summary))
     return summary
+
+
+def _check_memory(source, config: dict, max_memory: int | None) -> None:
+    """Refuse a run that would not fit in memory, from the file's metadata, before reading its data.
+
+    A file whose metadata alone does not describe the measurement (a TIFF has no angles until the config gives
+    them) is not estimated here: reading it gives the verdict.
+    """
+    from recon.datasets.formats import describe_measurement
+    from recon.experiments.memory_guard import check_memory
+
+    try:
+        summary = describe_measurement(source, format=config["input"]["format"],
+                                       allow_links=config["input"]["allow_links"])
+    except InputError:
+        return
+    check_memory(source, summary, config, max_memory)
 
 
 def _summary_line(summary: RunSummary) -> str:
