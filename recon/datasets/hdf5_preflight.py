@@ -57,15 +57,26 @@ def preflight(path, *, timeout: float = 5.0, allow_links: bool = False, check_li
     Traceback (most recent call last):
     recon.datasets.errors.InputError: ...huge.h5: data: expected dimensions of at most 2147483648, got shape (1000000000000, 8)
     """
-    import multiprocessing
-
     import h5py  # noqa: F401 - imported here, once, not in every forked child
 
     path = Path(path)
     stat = path.stat()
     key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, allow_links, check_links)
     if key in _checked:
+        if _checked[key] is not None:
+            raise _checked[key]         # a refusal is remembered too: a hang is waited for once
         return
+    try:
+        _walk(path, timeout, allow_links, check_links)
+    except InputError as refusal:
+        _checked[key] = refusal
+        raise
+    _checked[key] = None
+
+
+def _walk(path: Path, timeout: float, allow_links: bool, check_links: bool) -> None:
+    import multiprocessing
+
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_walk_in_child, args=(str(path), allow_links, check_links, sender), daemon=True)
@@ -88,7 +99,6 @@ def preflight(path, *, timeout: float = 5.0, allow_links: bool = False, check_li
     if problem is not None:
         field, expected, got = problem
         raise InputError(path, field, expected, got)
-    _checked[key] = True
 
 
 def _walk_in_child(path: str, allow_links: bool, check_links: bool, sender) -> None:
