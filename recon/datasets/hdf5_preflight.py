@@ -26,6 +26,7 @@ on demand, and a damaged chunk fails when it is read.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from recon.datasets.errors import InputError
@@ -75,42 +76,53 @@ def preflight(path, *, timeout: float = 5.0, allow_links: bool = False, check_li
 
 
 def _walk(path: Path, timeout: float, allow_links: bool, check_links: bool) -> None:
-    import multiprocessing
+    """Fork (plain ``os.fork``: Dask's daemonic workers may not start multiprocessing children), walk in the
+    child, and read its one JSON answer through a pipe within ``timeout`` seconds."""
+    import json
+    import select
+    import signal
 
-    context = multiprocessing.get_context("fork")
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_walk_in_child, args=(str(path), allow_links, check_links, sender), daemon=True)
-    child.start()
-    sender.close()
-    try:
-        if not receiver.poll(timeout):
-            raise InputError(path, None, "an HDF5 file whose structure reads", f"corrupt or unreadable (its "
-                             f"structure did not read within {timeout:g} s)")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:                                    # the child: walk, answer, and leave at once
+        os.close(read_end)
         try:
-            problem = receiver.recv()
-        except EOFError:
-            raise InputError(path, None, "an HDF5 file whose structure reads",
-                             "corrupt or unreadable (the HDF5 library crashed reading it)") from None
+            _die_with_parent()
+            try:
+                answer = find_problem(path, allow_links=allow_links, check_links=check_links)
+            except BaseException as error:  # noqa: BLE001 - whatever HDF5 raises on this file is the finding
+                answer = (None, "an HDF5 file whose structure reads", f"corrupt or unreadable "
+                          f"({type(error).__name__}: {' '.join(str(error).split())[:200]})")
+            os.write(write_end, json.dumps(answer).encode())
+        finally:
+            os._exit(0)     # no atexit handlers, no torch or h5py teardown in a forked child
+    os.close(write_end)
+    received, deadline = b"", time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            ready = select.select([read_end], [], [], left)[0] if left > 0 else []
+            if not ready:
+                raise InputError(path, None, "an HDF5 file whose structure reads", f"corrupt or unreadable (its "
+                                 f"structure did not read within {timeout:g} s)")
+            chunk = os.read(read_end, 1 << 16)
+            if not chunk:
+                break
+            received += chunk
     finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
-        receiver.close()
+        os.close(read_end)
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+    if not received:
+        raise InputError(path, None, "an HDF5 file whose structure reads",
+                         "corrupt or unreadable (the HDF5 library crashed reading it)")
+    problem = json.loads(received)
     if problem is not None:
         field, expected, got = problem
         raise InputError(path, field, expected, got)
-
-
-def _walk_in_child(path: str, allow_links: bool, check_links: bool, sender) -> None:
-    _die_with_parent()
-    try:
-        sender.send(find_problem(Path(path), allow_links=allow_links, check_links=check_links))
-    except BaseException as error:  # noqa: BLE001 - whatever HDF5 raises on this file is the finding
-        sender.send((None, "an HDF5 file whose structure reads",
-                     f"corrupt or unreadable ({type(error).__name__}: {' '.join(str(error).split())[:200]})"))
-    finally:
-        sender.close()
-        os._exit(0)     # no atexit handlers, no torch or h5py teardown in a forked child
 
 
 def _die_with_parent() -> None:
