@@ -69,6 +69,30 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where to compute (default: cpu)")
     run.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     run.add_argument("--quiet", action="store_true", help="print nothing but errors; no progress bar")
+    run.add_argument("--max-memory", metavar="SIZE", help="refuse a run planned to need more, e.g. 8G "
+                                                          "(default: half the memory available)")
+
+    batch = commands.add_parser(
+        "batch", help="run one experiment over many files or slices on Dask workers; a summary table at the end",
+        description="Run EXPERIMENT on every INPUT (a file, a glob or a folder) as Dask tasks: a local cluster of "
+                    "one-thread worker processes by default, or an existing cluster with --scheduler (start one on "
+                    "SLURM/PBS with dask-jobqueue or on Kubernetes with dask-kubernetes). A multi-slice input (Data "
+                    "Exchange, NXtomo, fastMRI, recon's own layout) runs one task per slice and is assembled into "
+                    "one volume output. Each task writes as `recon run` does (OUTPUT-DIR/STEM_EXPERIMENT.h5 and .png, "
+                    "atomically); a rerun skips complete outputs; a lost worker's tasks are retried; a bad input is "
+                    "one line in the summary (batch-summary.md and .csv) and the others go on. Exit status 0 when "
+                    "all succeeded, 2 when an input was bad.")
+    batch.add_argument("experiment", metavar="EXPERIMENT", help="shipped config name or YAML path")
+    batch.add_argument("inputs", nargs="+", metavar="INPUT", help="input files, globs (quoted) or folders")
+    batch.add_argument("--output-dir", required=True, metavar="DIR", help="folder for the outputs and the summary")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="local worker processes, one torch thread each (default: one per CPU)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
+    batch.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override a config value by its dotted key (repeatable)")
+    batch.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where tasks compute (default: cpu)")
+    batch.add_argument("--quiet", action="store_true", help="no progress bar and no table on stdout")
 
     info = commands.add_parser("info", help="say what a file is: format, arrays, geometry, fitting experiments",
                                description="Describe an input (or recon output) file: the detected format, its "
@@ -142,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "noise range, validation PSNR and sha256 (checked on loading). Use a name with "
                     "--set prior.denoiser=NAME, or your own file with --set prior.weights=PATH.")
     weights.add_argument("--verify", action="store_true", help="also recompute each file's sha256")
+
     return parser
 
 
@@ -196,8 +221,29 @@ def _run_run(args) -> int:
 
     config = _load_run_config(args)
     run_experiment(config, input_path=args.input, output_path=args.output, device=args.device,
-                   overwrite=args.overwrite, quiet=args.quiet, echo=print)
+                   overwrite=args.overwrite, quiet=args.quiet, echo=print, max_memory=_max_memory(args))
     return 0
+
+
+def _run_batch(args) -> int:
+    from recon.experiments.config import load_experiment
+    from recon.experiments.run import check_device
+    from recon.scaleout.batch import run_batch
+
+    config = load_experiment(args.experiment, args.overrides)
+    check_device(args.device)
+    report = run_batch(config, args.inputs, args.output_dir, workers=args.workers, scheduler=args.scheduler,
+                       device=args.device, quiet=args.quiet, echo=print)
+    for row in report.rows:
+        if row.status in ("failed", "error"):
+            print(f"recon batch: {row.status}: {row.message}", file=sys.stderr)
+    return report.exit_status
+
+
+def _max_memory(args) -> int | None:
+    from recon.experiments.memory_guard import parse_bytes
+
+    return None if args.max_memory is None else parse_bytes(args.max_memory)
 
 
 def _run_info(args) -> int:
@@ -324,13 +370,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"demo": _run_demo, "run": _run_run, "info": _run_info, "configs": _run_configs,
                     "bench": _run_bench, "example": _run_example, "train": _run_train,
-                    "weights": _run_weights}
+                    "weights": _run_weights, "batch": _run_batch}
         return commands[args.command](args)
     except (CommandError, FileExistsError, ValueError) as error:
         print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except OSError as error:
         print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:
+        if type(error).__name__ != "DivergenceError":       # recon.solvers.common, not imported here (torch)
+            raise
+        print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)   # names the iteration, the cause
         return 2
     except KeyboardInterrupt:
         print(f"recon {args.command}: interrupted; no output was written", file=sys.stderr)
