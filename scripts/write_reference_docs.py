@@ -67,8 +67,8 @@ def format_reference() -> str:
         lines.append(f"| {module.FORMAT} | {module.AXES} |")
     lines.append("")
     lines += ["## Damaged, hostile and oversized files", ""]
-    for name in ("recon.datasets.hdf5_preflight", "recon.datasets.reader_boundary",
-                 "recon.experiments.memory_guard"):
+    for name in ("recon.datasets.hdf5_preflight", "recon.datasets.mat5_preflight", "recon.datasets.tiff_pages",
+                 "recon.datasets.reader_boundary", "recon.experiments.memory_guard"):
         lines += [f"### `{name}`", "", inspect.getdoc(importlib.import_module(name)).strip(), ""]
     for name in (*READER_MODULES, "recon.datasets.output_format"):
         module = importlib.import_module(name)

@@ -82,3 +82,14 @@ def config_psnr(config_name: str, overrides: list[str], measurement):
 
         image, measurement, _ = as_stacks(image, measurement)
     return score(image, measurement)[0]["psnr_db"], result.image
+
+
+def unnamed_file_open(pid: int) -> bool:
+    """Whether process ``pid`` holds a file without a name (``O_TMPFILE``: ``/proc/PID/fd`` shows it deleted)."""
+    import os
+
+    try:
+        links = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        return False
+    return any(link.endswith("(deleted)") and "/#" in link for link in links)

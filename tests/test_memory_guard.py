@@ -1,14 +1,18 @@
 """A 100,000-slice compressed stack (8.8 GB declared, under 0.1 MB on disk): described at once, one slice read
-in well under 1 GB, the whole stack refused in one line before anything is read."""
+in well under 1 GB, the whole stack streamed in under 1 GB, or, unstreamed, refused in one line before anything
+is read."""
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 
 import h5py
 import pytest
 
+from conftest import unnamed_file_open
 from recon.cli import main
 from recon.experiments.memory_guard import parse_bytes
 from recon.scaleout.example_scans import write_ct_scans
@@ -57,12 +61,33 @@ def test_one_slice_of_the_stack_is_read_alone_in_under_1_gb(huge, tmp_path):
         assert f["reconstruction"].shape == (1, 256, 256)
 
 
-def test_the_whole_stack_is_refused_in_one_line_before_reading(huge, tmp_path, capsys):
-    assert main(["run", "ct-fbp", "--input", str(huge), "--output", str(tmp_path / "all.h5")]) == 2
+def test_the_whole_stack_unstreamed_is_refused_in_one_line_before_reading(huge, tmp_path, capsys):
+    assert main(["run", "ct-fbp", "--input", str(huge), "--output", str(tmp_path / "all.h5"),
+                 "--set", "input.stream=off"]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and f"{huge}: expected a run that fits --max-memory" in lines[0]
-    assert f"for {SLICES} slice(s) (pick slices with --set input.index=N" in lines[0]
+    assert f"for {SLICES} slice(s) (pick slices with --set input.index=N, stream them" in lines[0]
     assert not (tmp_path / "all.h5").exists()
+
+
+def test_the_whole_stack_streams_in_under_1_gb_and_a_kill_leaves_nothing(huge, tmp_path):
+    """Without an index the stack is streamed (input.stream auto): the process stays under 1 GB while it
+    works through the slices, and SIGKILL leaves no file (``tests/test_streamed_run.py`` has the rerun)."""
+    argv = [sys.executable, "-m", "recon", "run", "ct-fbp", "--input", str(huge), "--output",
+            str(tmp_path / "all.h5"), "--quiet"]
+    child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not unnamed_file_open(child.pid):
+        assert child.poll() is None, child.stderr.read().decode()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(3.0)                                     # streaming: a hundred slices or so
+    status = open(f"/proc/{child.pid}/status").read()
+    peak_kib = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert peak_kib < 2**20, f"peak RSS {peak_kib / 2**10:.0f} MiB"
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_max_memory_is_the_budget(tmp_path, capsys):

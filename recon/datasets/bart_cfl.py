@@ -18,12 +18,22 @@ be Fourier transformed along it by a 3D operator) or BART's ``SLICE`` (13),
 not both; every other dimension must be 1. The mask is the zero pattern of
 k-space (1 where any coil is non-zero). ``ReadOptions.index`` picks one slice.
 
+The ``.cfl`` is memory-mapped (:func:`map_cfl`), not read: with
+``input.index`` only that slice's bytes are read and copied into memory (one
+slice of a 200-slice file raises the reader's peak memory by about the slice,
+not the file). Before it is mapped, the ``.hdr`` must declare at most
+:data:`~recon.datasets.hdf5_preflight.MAX_DIMENSION` per dimension and
+:data:`~recon.datasets.hdf5_preflight.MAX_ELEMENTS` in all, and the ``.cfl``
+must be exactly 8 bytes per declared value: a file shorter or longer is
+refused in one line (``expected N complex64 values (8N bytes) for dims [...],
+got M bytes (truncated?)``).
+
 The reconstruction keeps BART's axis order, as ``bart pics`` writes it: a 2D
 k-space's images are written ``(slices, x, y)``; a 3D k-space's volume
 ``(x, y, z)`` (:func:`recon.experiments.mri_volume.bart_order`), so dims
 ``(1, 180, 230, coils)`` give one 180 x 230 image, not 230 images of 1 x 180.
 
-:func:`read_cfl` and :func:`write_cfl` read and write any array; the path may
+:func:`read_cfl` (or :func:`map_cfl`) and :func:`write_cfl` read and write any array; the path may
 be the ``.cfl``, the ``.hdr`` or the stem. Format detection
 (:func:`recon.datasets.formats.detect_format`) needs an existing file, so give
 it the ``.cfl`` or the ``.hdr``; ``read_measurement(stem, format="bart-cfl")``
@@ -40,6 +50,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recon.datasets.errors import InputError
+from recon.datasets.hdf5_preflight import MAX_DIMENSION, MAX_ELEMENTS
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_finite
 
@@ -58,6 +69,7 @@ DIM_NAMES = ("READ", "PHS1", "PHS2", "COIL", "MAPS", "TE", "COEFF", "COEFF2", "I
              "LEVEL", "SLICE", "AVG", "BATCH")
 PHS2_DIM, COIL_DIM, SLICE_DIM = 2, 3, 13
 HEADER_LINE = "# Dimensions"
+HEADER_READ_LIMIT = 1 << 16     # bytes of a .hdr read: "# Dimensions" and its line come first
 
 
 def stem_of(path) -> Path:
@@ -103,7 +115,9 @@ def read_header(path) -> tuple[int, ...]:
     if not header.is_file():
         raise InputError(header, None, "an existing BART header (.hdr)", "no such file")
     try:
-        lines = [line.strip() for line in header.read_text(encoding="ascii").splitlines() if line.strip()]
+        with open(header, "rb") as handle:       # the dimensions come first: a huge .hdr is not read whole
+            text = handle.read(HEADER_READ_LIMIT).decode("ascii")
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
     except (UnicodeDecodeError, OSError) as error:
         raise InputError(header, None, "a text BART header", f"an unreadable file ({type(error).__name__})")
     if not lines or lines[0] != HEADER_LINE or len(lines) < 2:
@@ -115,16 +129,26 @@ def read_header(path) -> tuple[int, ...]:
         raise InputError(header, HEADER_LINE, "whole numbers", repr(lines[1][:60]))
     if not 1 <= len(dims) <= N_DIMS or min(dims) < 1:
         raise InputError(header, HEADER_LINE, f"1 to {N_DIMS} positive sizes", repr(lines[1][:60]))
+    if max(dims) > MAX_DIMENSION:
+        raise InputError(header, HEADER_LINE, f"dimensions of at most {MAX_DIMENSION}", f"dims {dims}")
+    if math.prod(dims) > MAX_ELEMENTS:
+        raise InputError(header, HEADER_LINE, f"at most {MAX_ELEMENTS} elements",
+                         f"dims {dims} ({math.prod(dims):.3g} elements)")
     return tuple(dims) + (1,) * (N_DIMS - len(dims))
 
 
-def read_cfl(path) -> np.ndarray:
-    """The array of a ``.cfl``/``.hdr`` pair, complex64, with its trailing singleton dimensions dropped.
+def map_cfl(path) -> np.ndarray:
+    """The array of a ``.cfl``/``.hdr`` pair, memory-mapped read-only: no value is read until it is used.
+
+    Trailing singleton dimensions are dropped; the view is column-major (``order="F"``) over the file, so
+    slicing it and copying the slice reads only that slice's bytes. The ``.cfl`` must hold exactly the
+    values its ``.hdr`` declares.
 
     >>> import tempfile, pathlib
     >>> stem = write_cfl(pathlib.Path(tempfile.mkdtemp()) / "a", np.arange(6).reshape(2, 3) * 1j)
-    >>> read_cfl(stem)[1].tolist()
-    [3j, 4j, 5j]
+    >>> mapped = map_cfl(stem)
+    >>> isinstance(mapped.base, np.memmap), mapped.flags.writeable, mapped[1].tolist()
+    (True, False, [3j, 4j, 5j])
     """
     dims = read_header(path)
     _, data = _pair(stem_of(path))
@@ -136,8 +160,19 @@ def read_cfl(path) -> np.ndarray:
         raise InputError(data, None, f"{count} complex64 values ({8 * count} bytes) for dims "
                          f"{list(_trimmed(dims))}", f"{size} bytes (truncated?)" if size < 8 * count
                          else f"{size} bytes")
-    values = np.fromfile(data, dtype="<c8", count=count)
-    return values.reshape(_trimmed(dims), order="F").astype(np.complex64, copy=False)
+    values = np.memmap(data, dtype="<c8", mode="r", shape=(count,))
+    return values.reshape(_trimmed(dims), order="F")
+
+
+def read_cfl(path) -> np.ndarray:
+    """The array of a ``.cfl``/``.hdr`` pair in memory, complex64, with its trailing singleton dimensions dropped.
+
+    >>> import tempfile, pathlib
+    >>> stem = write_cfl(pathlib.Path(tempfile.mkdtemp()) / "a", np.arange(6).reshape(2, 3) * 1j)
+    >>> read_cfl(stem)[1].tolist()
+    [3j, 4j, 5j]
+    """
+    return np.array(map_cfl(path), dtype=np.complex64, order="F")
 
 
 def _trimmed(dims) -> tuple[int, ...]:
@@ -196,21 +231,47 @@ def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
 
 
 def describe(path: Path) -> Summary:
-    """What :func:`read` would return, without tensors (:mod:`recon.datasets.summary`)."""
-    from recon.datasets.fastmri import kspace_mask
+    """What :func:`read` would return, without tensors (:mod:`recon.datasets.summary`); the mapped k-space is
+    read one slice at a time for its mask, so a file larger than memory is described too.
+
+    >>> import tempfile, pathlib
+    >>> k = np.zeros((4, 6, 1, 2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 3), np.complex64); k[:, 1::2] = 1
+    >>> summary = describe(write_cfl(pathlib.Path(tempfile.mkdtemp()) / "k", k))
+    >>> summary.data_shape, summary.setup
+    ((3, 2, 4, 6), ['  Cartesian mask (4, 6): acceleration 2x (12 of 24 samples measured)'])
+    """
     from recon.datasets.summary import Summary, cartesian_lines
 
-    kspace, _, metadata = _kspace(path, ReadOptions())
-    lines = cartesian_lines(kspace_mask(kspace))
-    if metadata["slice_axis"] == "PHS2" and kspace.shape[0] > 1:
+    kspace, data, dims, slice_dim = _mapped_kspace(path)
+    lines = cartesian_lines(_mask_slice_by_slice(kspace, data))
+    if slice_dim == PHS2_DIM and kspace.shape[0] > 1:
         depth, _, rows, cols = kspace.shape
         lines.append(f"  3D k-space, k_z along PHS2: the volume is written (READ, PHS1, PHS2) = "
                      f"({rows}, {cols}, {depth}), as bart pics writes it")
     return Summary("mri", tuple(kspace.shape), lines)
 
 
-def _kspace(path, options: ReadOptions):
-    """k-space ``(slices, coils, x, y)`` complex64, the ``.cfl`` it came from, and the metadata of :func:`read`."""
+def _mask_slice_by_slice(kspace, data) -> np.ndarray:
+    """:func:`recon.datasets.fastmri.kspace_mask` of the mapped ``(slices, coils, x, y)`` k-space (as bools),
+    with one slice in memory at a time; each slice is checked for NaN and inf too."""
+    first = stack = None
+    for index in range(kspace.shape[0]):
+        values = np.array(kspace[index], dtype=np.complex64)
+        check_finite(values, data, "data")
+        measured = (values != 0).any(axis=0)
+        if first is None:
+            first = measured
+        elif stack is None and not np.array_equal(measured, first):
+            stack = np.empty((kspace.shape[0], *first.shape), dtype=bool)
+            stack[:index] = first
+        if stack is not None:
+            stack[index] = measured
+    return first if stack is None else stack
+
+
+def _mapped_kspace(path):
+    """k-space ``(slices, coils, x, y)`` as a view of the mapped ``.cfl`` (nothing read yet), the ``.cfl``, the
+    16 BART dims and the slice dimension (``PHS2_DIM`` or ``SLICE_DIM``)."""
     stem = stem_of(path)
     header, data = _pair(stem)
     dims = read_header(stem)
@@ -222,15 +283,22 @@ def _kspace(path, options: ReadOptions):
         raise InputError(header, HEADER_LINE, "k-space dims (READ, PHS1, PHS2 or SLICE, COIL) with the others 1",
                          ", ".join(extra))
     # (x, y, z, coils, slices): every other dimension is 1, and z or slices is too.
-    array = read_cfl(stem).reshape(dims, order="F")[(slice(None),) * 4 + (0,) * 9 + (slice(None), 0, 0)]
+    array = map_cfl(stem).reshape(dims, order="F")[(slice(None),) * 4 + (0,) * 9 + (slice(None), 0, 0)]
     slice_dim = SLICE_DIM if dims[SLICE_DIM] > 1 else PHS2_DIM
     kspace = array[:, :, 0].transpose(3, 2, 0, 1) if slice_dim == SLICE_DIM else array[..., 0].transpose(2, 3, 0, 1)
+    return kspace, data, dims, slice_dim
+
+
+def _kspace(path, options: ReadOptions):
+    """k-space ``(slices, coils, x, y)`` complex64, the ``.cfl`` it came from, and the metadata of :func:`read`.
+    Only the slice ``options.index`` picks (or every slice) is read from the mapped file and copied."""
+    kspace, data, dims, slice_dim = _mapped_kspace(path)
     n_slices = kspace.shape[0]
     if options.index is not None:
         if not 0 <= options.index < n_slices:
             raise InputError(data, "input.index", f"a slice in 0..{n_slices - 1}", str(options.index))
         kspace = kspace[options.index:options.index + 1]
-    kspace = np.ascontiguousarray(kspace, dtype=np.complex64)
+    kspace = np.array(kspace, dtype=np.complex64, order="C")     # a copy: nothing keeps the file mapped
     check_finite(kspace, data, "data")
     metadata = {"bart_dims": list(_trimmed(dims)), "slice_axis": DIM_NAMES[slice_dim],
                 "mask_source": "the zero pattern of k-space"}

@@ -32,6 +32,10 @@ READER_MODULES = (
     "recon.datasets.deblur_format",
 )
 
+#: The layouts whose slices are independent problems, each read alone with ``input.index``: ``recon run``
+#: streams them slice by slice (``input.stream``) and ``recon batch`` makes one task of each slice.
+SLICED_FORMATS = ("recon", "data-exchange", "nxtomo", "fastmri")
+
 
 def reader_modules() -> list:
     """The reader modules that exist in this installation, in detection order."""

@@ -33,7 +33,12 @@ as given with astra's (recon's) sign. A reconstruction is then attenuation in
 units); the reader divides it by ``effectivePixelSizePost`` so that the
 reference is in 1/mm too.
 
-The struct is MATLAB v5; a v7.3 (HDF5) re-save is refused with a clear error.
+The struct is MATLAB v5; a v7.3 (HDF5) re-save is refused with a clear error
+(after :mod:`recon.datasets.hdf5_preflight` has looked over it, as over any
+HDF5 input). Before ``scipy.io`` lists or loads a v5 file, its element tags
+are walked (:mod:`recon.datasets.mat5_preflight`): a variable declaring more
+values than its bytes hold, or an absurd dimension, is refused in one line
+naming the variable (``CtDataFull.sinogram``) before anything is allocated.
 ``ReadOptions.index`` may only be 0 (one sinogram per file); the other options
 concern raw projections and stored-angle-less formats and do not apply.
 """
@@ -104,13 +109,17 @@ def _struct_name(variables) -> str | None:
 
 
 def _load_variable(path: Path, name: str):
-    """One variable of a v5 .mat file, with every scipy failure turned into an InputError."""
+    """One variable of a v5 .mat file, its declared sizes checked first, with every scipy failure turned
+    into an InputError."""
     import h5py
     import scipy.io
+
+    from recon.datasets.mat5_preflight import preflight
 
     if h5py.is_hdf5(path):   # MATLAB v7.3 files are HDF5 inside, which scipy does not read
         raise InputError(path, None, "a MATLAB v5 .mat file",
                          "a v7.3 (HDF5) one; re-save it in MATLAB with save(name, '-v7')")
+    preflight(path)
     try:
         contents = scipy.io.loadmat(str(path), variable_names=[name], struct_as_record=False, squeeze_me=False)
     except Exception as error:  # scipy raises ValueError, TypeError, OSError, MatReadError... on bad files
@@ -259,6 +268,9 @@ def _variables_or_error(path: Path):
         raise InputError(path, None, "a MATLAB v5 .mat file", "an HDF5 file")
     if not header.startswith(_MAT5_SIGNATURE):
         raise InputError(path, None, "a MATLAB v5 .mat file", "a file without the 'MATLAB 5.0 MAT-file' header")
+    from recon.datasets.mat5_preflight import preflight
+
+    preflight(path)
     try:
         return _variables(path)
     except Exception as error:

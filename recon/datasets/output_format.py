@@ -24,10 +24,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import numpy as np
-
-LAYOUT = "reconstruction"
-VERSION = 1
+from recon.datasets.output_writer import LAYOUT, VERSION  # noqa: F401 - the layout's name, read here by others
 
 
 def sha256_of(path) -> str:
@@ -39,23 +36,12 @@ def sha256_of(path) -> str:
     return digest.hexdigest()
 
 
-def _attribute(value):
-    """A value h5py stores as a plain attribute (str subclasses such as torch's version become str)."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return str(value)
-    return value
-
-
-def _images(tensor) -> np.ndarray:
-    return tensor.detach().cpu().numpy()[:, 0].astype(np.float32)
-
-
 def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, metrics: dict,
                  per_slice: dict | None = None, phase=None, history=None, ground_truth=None, reference=None,
                  reference_name: str = "", experiment: str = "", std=None, samples=None, segmentation=None) -> Path:
     """Write an output file (to ``path`` directly: callers wrap it in :func:`recon.datasets.atomic.atomic_output`).
+    One :class:`~recon.datasets.output_writer.OutputWriter` append of the whole volume; ``history`` is a solver's
+    History or its columns as a dict.
 
     >>> import tempfile, pathlib, torch, h5py
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "out.h5"
@@ -64,36 +50,18 @@ def write_output(path, *, reconstruction, config_yaml: str, provenance: dict, me
     >>> h5py.File(path)["reconstruction"].shape
     (1, 4, 4)
     """
-    import h5py
+    from recon.datasets.output_writer import OutputWriter
 
-    with h5py.File(path, "w") as f:
-        f.attrs.update({"recon_format": LAYOUT, "format_version": VERSION, "experiment": experiment})
-        f.create_dataset("reconstruction", data=_images(reconstruction), compression="gzip", compression_opts=4)
-        if phase is not None:
-            f.create_dataset("phase", data=_images(phase), compression="gzip", compression_opts=4)
-        if std is not None:             # posterior samplers: per-pixel standard deviation of the mean
-            f.create_dataset("std", data=_images(std), compression="gzip", compression_opts=4)
-        if samples is not None:         # ... and the samples, (samples, slices, ...)
-            f.create_dataset("samples", data=np.stack([_images(s) for s in samples]), compression="gzip",
-                             compression_opts=4)
-        if segmentation is not None:    # output.segment: the binary segmentation, (slices, ...) uint8
-            f.create_dataset("segmentation", data=_images(segmentation).astype(np.uint8), compression="gzip",
-                             compression_opts=4)
-        if ground_truth is not None:
-            f.create_dataset("ground_truth", data=_images(ground_truth), compression="gzip", compression_opts=4)
-        if reference is not None:
-            node = f.create_dataset("reference", data=_images(reference), compression="gzip", compression_opts=4)
-            node.attrs["name"] = reference_name
-        group = f.create_group("metrics")
-        group.attrs.update({k: float(v) for k, v in metrics.items()})
-        for name, values in (per_slice or {}).items():
-            group.create_dataset(name, data=np.asarray(values, dtype=np.float64))
-        f.create_group("config").attrs["yaml"] = config_yaml
-        f.create_group("provenance").attrs.update({k: _attribute(v) for k, v in provenance.items()})
-        columns = f.create_group("history")
-        if history is not None:
-            for name, values in history.as_dict().items():
-                columns.create_dataset(name, data=np.asarray(values, dtype=np.float64))
+    writer = OutputWriter(path, experiment=experiment)
+    try:
+        writer.append(reconstruction=reconstruction, phase=phase, std=std, samples=samples,
+                      segmentation=segmentation, ground_truth=ground_truth, reference=reference,
+                      reference_name=reference_name, per_slice=per_slice,
+                      history=history if history is None or isinstance(history, dict) else history.as_dict())
+    except BaseException:
+        writer.file.close()
+        raise
+    writer.finish(config_yaml=config_yaml, provenance=provenance, metrics=metrics)
     return Path(path)
 
 

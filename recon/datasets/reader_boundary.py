@@ -8,9 +8,10 @@ the reader boundary turns an exception whose last frame lies in one of those
 libraries into an :class:`~recon.datasets.errors.InputError` naming the file,
 what was being read and the library's own words. An exception raised in
 recon's own code passes through unchanged: it is a bug to fix, not bad input
-to hide. While reading, the libraries' own log messages (tifffile's "ImageJ
-series metadata invalid or corrupted file") are held back: the one line is
-the whole story.
+to hide. A ``MemoryError`` (numpy's "Unable to allocate 1.82 TiB") is the
+input's size wherever it is raised, and becomes one line too. While
+reading, the libraries' own log messages (tifffile's "ImageJ series metadata
+invalid or corrupted file") are held back: the one line is the whole story.
 """
 
 from __future__ import annotations
@@ -64,6 +65,13 @@ def reading(path, what: str):
     ...     np.load(bad)
     Traceback (most recent call last):
     recon.datasets.errors.InputError: ...bad.npy: expected a readable file (the array), got corrupt or unreadable (ValueError: ...)
+
+    A failed allocation is one line too, wherever it happened (a reader's own copy of a slice included):
+
+    >>> with reading("big.cfl", "mri data"):
+    ...     raise MemoryError("Unable to allocate 1.82 TiB for an array with shape (1000000000000,)")
+    Traceback (most recent call last):
+    recon.datasets.errors.InputError: big.cfl: expected data that fits in memory (mri data), got more than memory ...
     """
     loggers = [logging.getLogger(name) for name in LIBRARY_LOGGERS]
     levels = [logger.level for logger in loggers]
@@ -74,9 +82,12 @@ def reading(path, what: str):
     except InputError:
         raise
     except Exception as error:
+        detail = " ".join(str(error).split())[:240]
+        if isinstance(error, MemoryError):      # the input's size, not a bug: numpy's _ArrayMemoryError included
+            raise InputError(path, None, f"data that fits in memory ({what})", f"more than memory holds "
+                             f"(MemoryError: {detail or 'no detail'})") from None
         if not raised_in_library(error):
             raise
-        detail = " ".join(str(error).split())[:240]
         raise InputError(path, None, f"a readable file ({what})",
                          f"corrupt or unreadable ({type(error).__name__}: {detail or 'no detail'})") from None
     finally:

@@ -28,6 +28,13 @@ with a ``(detectors, detectors)`` image grid, and the rotation centre is
 estimated from the sinogram (``input.centre_offset = "auto"``) or given.
 The format is recognised by the TIFF signature (``II*\0``, ``MM\0*``, or
 BigTIFF's ``II+\0``, ``MM\0+``), not by the file name.
+
+Before any pixel is read, every page's tags are checked
+(:mod:`recon.datasets.tiff_pages`): a strip or tile past the end of the file,
+a page declaring more pixels than its bytes can hold (a :math:`10^{12}`-pixel
+page in 40 bytes), or an absurd dimension is refused in one line naming the
+page and the tag. Then only the page itself is read; ``input.index`` may only
+be 0, and is checked before the file is read.
 """
 
 from __future__ import annotations
@@ -71,21 +78,25 @@ def sniff(path: Path, h5) -> bool:
 
 
 def _load_image(path: Path) -> np.ndarray:
+    """The one page's pixels, read after every page's tags are checked (:mod:`~recon.datasets.tiff_pages`)."""
     import tifffile
+
+    from recon.datasets.tiff_pages import check_pages
 
     try:
         with tifffile.TiffFile(path) as tif:
-            pages, series = len(tif.pages), tif.series[0]
-            shape = tuple(series.shape)
+            pages = check_pages(tif, path)
+            shape = tuple(tif.series[0].shape)
             if pages > 1 or len(shape) not in (2, 3) or (len(shape) == 3 and shape[0] != 1):
                 raise InputError(path, FIELD, "one 2D sinogram (views x detectors) on one page; a multi-page "
                                  "stack is ambiguous (projections or sinograms), convert it to recon's HDF5 layout",
                                  f"{pages} page(s) of shape {shape}")
-            image = series.asarray()
+            image = tif.pages[0].asarray()
     except InputError:
         raise
     except Exception as error:  # tifffile raises many types for corrupt or exotic files
-        raise InputError(path, None, "a readable TIFF image", f"{type(error).__name__}: {error}")
+        detail = " ".join(str(error).split())
+        raise InputError(path, None, "a readable TIFF image", f"{type(error).__name__}: {detail}")
     image = image.reshape(image.shape[-2:])
     if image.dtype.kind not in "uif":
         raise InputError(path, FIELD, "numbers (integer or float)", f"dtype {image.dtype}")
@@ -134,9 +145,9 @@ def read(path: Path, options: ReadOptions = ReadOptions()):
         raise InputError(path, "input.intensities", f"one of {', '.join(INTENSITY_MODES)}", repr(options.intensities))
     if options.angles_deg is None:
         raise _no_angles(path)
-    image = _load_image(path)
     if options.index is not None:
         check_index(options.index, 1, path, "slice (a TIFF sinogram has one)")
+    image = _load_image(path)
     check_finite(image, path, FIELD)
     mode = options.intensities
     if mode == "auto":

@@ -31,6 +31,11 @@ INPUT = Section({
                     doc="The file's format; 'auto' tells it from the file's content and name."),
     "index": Field(int, None, minimum=0, nullable=True,
                    doc="Which sample (LoDoPaB) or detector row to reconstruct; null: the file's only one, or all."),
+    "stream": Field(str, "auto", choices=("auto", "slices", "off"),
+                    doc="How a multi-slice input without index runs: 'auto' reads and solves it whole when it fits "
+                        "--max-memory and slice by slice, into a growing output, when it does not; 'slices' always "
+                        "slice by slice; 'off' whole, or refused when it does not fit. Applies to the layouts "
+                        "whose slices are independent (recon, data-exchange, nxtomo, fastmri)."),
     "angles_deg": Field("float-pair", None, nullable=True,
                         doc="[first, last] projection angle in degrees, for files that store no angles (TIFF)."),
     "angles_endpoint": Field(bool, False,

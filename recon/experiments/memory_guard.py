@@ -11,9 +11,11 @@ three copies of the data (as read, as converted, the operator's
 extrapolation, dual variables of the gradient, the figure's stack), which
 bounds what recon's solvers hold for TV-class problems. The budget is
 ``--max-memory`` (default: half the memory available when the run starts).
-A run over the budget is refused with the size and the two ways out: pick
-slices with ``input.index`` (or let ``recon batch`` run one slice per task)
-or raise the budget.
+A multi-slice input of independent slices that does not fit whole is streamed
+slice by slice instead (``input.stream``, :mod:`recon.experiments.streamed_run`),
+and then only one slice must fit. A run over the budget either way is refused
+with the size and the ways out: pick slices with ``input.index``, stream them,
+let ``recon batch`` run one slice per task, or raise the budget.
 """
 
 from __future__ import annotations
@@ -73,9 +75,13 @@ def _image_pixels(summary, config: dict, measured: int) -> int:
     return measured         # MRI, radar, deblurring: the image is the size of the data (or smaller)
 
 
-def check_memory(path, summary, config: dict, budget: int | None) -> int:
+#: What the refusal suggests, in order.
+WAYS_OUT = ("pick slices with --set input.index=N", "run them as tasks with recon batch", "raise --max-memory")
+
+
+def check_memory(path, summary, config: dict, budget: int | None, *, ways_out=WAYS_OUT) -> int:
     """Raise :class:`InputError` if the run needs more than ``budget`` bytes (``None``: the default share of
-    what is available); return the estimate.
+    what is available); return the estimate. The message ends with ``ways_out``.
 
     >>> from recon.datasets.summary import Summary
     >>> huge = Summary("ct", (100000, 1, 60, 365), [])
@@ -90,9 +96,9 @@ def check_memory(path, summary, config: dict, budget: int | None) -> int:
     limit = int(DEFAULT_FRACTION * available_bytes()) if budget is None else budget
     if needed > limit:
         slices = 1 if config["input"]["index"] is not None else summary.n_slices
+        ways = ", ".join(ways_out[:-1]) + f", or {ways_out[-1]}" if len(ways_out) > 1 else ways_out[0]
         raise InputError(path, None, f"a run that fits --max-memory {human_size(limit)}",
-                         f"about {human_size(needed)} for {slices} slice(s) (pick slices with --set input.index=N, run "
-                         "them as tasks with recon batch, or raise --max-memory)")
+                         f"about {human_size(needed)} for {slices} slice(s) ({ways})")
     return needed
 
 

@@ -134,12 +134,16 @@ def _what_was_read(measurement) -> str:
     return f"{measurement.n_slices} image(s) of (channels, H, W) {tuple(measurement.data.shape[1:])}"
 
 
-def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None):
+def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None,
+                            operators: dict | None = None):
     """``(Reconstruction, grid)``: the experiment solved on an in-memory measurement, by its modality's builder.
 
     ``grid`` is the CT image geometry the result lies on (``None`` for the other modalities, whose
     image is on the data's own grid). :func:`run_experiment` calls it between reading and writing;
     tuning scripts and tests call it on simulated measurements.
+
+    :param operators: a dict kept across calls on slices of one scan (:mod:`recon.experiments.streamed_run`):
+        the CT operator of a geometry met before, with its projection matrix and cached norm, is reused.
     """
     from recon.experiments.auto_strength import check_auto_applies, resolve_auto_strength
 
@@ -151,7 +155,8 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
     if measurement.modality == "ct":
         from recon.experiments.build import build_operator, reconstruct
 
-        operator = build_operator(config, measurement)
+        operator = (build_operator(config, measurement) if operators is None
+                    else reused_operator(operators, config, measurement, build_operator))
         config, auto, start = resolve_auto_strength(config, measurement, operator, echo)
         result = reconstruct(config, measurement, operator, device=device, callback=callback, echo=echo, x0=start)
         result.auto_strength = auto
@@ -172,39 +177,59 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
     return reconstruct_mri(config, measurement, device=device, callback=callback, echo=echo), None
 
 
-def run_experiment(config: dict, *, input_path=None, output_path=None, device: str = "cpu",
-                   overwrite: bool = False, quiet: bool = False, echo=print, max_memory: int | None = None) -> RunSummary:
-    """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file.
+@dataclass
+class SolvedInput:
+    """One read measurement reconstructed and scored: what the output file and the figure take from it."""
 
-    :param max_memory: bytes the run may plan to hold (:mod:`recon.experiments.memory_guard`); ``None``: half
-        of the memory available now. A larger run is refused before anything is read.
-    """
-    import torch
+    config: dict
+    measurement: object         # as the output shows it: ground truth and reference on the image's grid
+    result: object              # the solver's Reconstruction
+    image: object               # (slices, 1, ...) on the CPU; deblurring: one stack of 2D images
+    std: object
+    samples: object
+    segmentation: object
+    metrics: dict
+    per_slice: dict
+    measured: object            # deblurring: the blurred data, for the figure
+    reference: object           # what the figure compares with, and its name
+    reference_name: str
 
-    from recon import __version__
-    from recon.datasets.atomic import atomic_output
+    def output_arrays(self) -> dict:
+        """The keyword arguments of :meth:`recon.datasets.output_writer.OutputWriter.append` for this solve."""
+        radar = self.measurement.modality == "mimo"      # complex volumes: magnitude and phase
+        truth = self.measurement.ground_truth
+        return {"reconstruction": self.image.abs() if radar else self.image,
+                "phase": self.image.angle() if radar else None,
+                "ground_truth": truth.abs() if radar and truth is not None else truth,
+                "reference": self.measurement.reference, "reference_name": self.measurement.reference_name,
+                "std": self.std, "samples": self.samples, "segmentation": self.segmentation,
+                "per_slice": self.per_slice,
+                "history": self.result.history.as_dict() if self.config["output"]["history"]
+                and self.result.history is not None else None}
+
+    def provenance(self) -> dict:
+        """What this solve adds to the output's provenance."""
+        found = {"stop_reason": self.result.stop_reason, "iterations": self.result.iterations,
+                 "prior_strength": self.result.strength}
+        auto = self.result.auto_strength
+        if auto is not None:        # prior.strength auto: what was chosen, from which noise, and how
+            found.update({"prior_strength_auto": auto.describe(), "prior_strength_relative": auto.strength,
+                          "noise_sigma": auto.sigmas, "noise_sigma_source": auto.sigma_source})
+        return found
+
+    def write_figure(self, path, title: str) -> None:
+        from recon.experiments.run_figure import write_run_figure
+
+        write_run_figure(path, self.measurement.modality, self.image, self.reference, self.reference_name,
+                         self.result.history, self.measured, title, std=self.std)
+
+
+def read_input(source, config: dict, *, name: str):
+    """The measurement ``config`` asks for from ``source``, checked against the experiment's modality, CT views
+    selected as ``input.view_step`` and ``input.arc_deg`` say."""
     from recon.datasets.formats import read_measurement
-    from recon.datasets.output_format import sha256_of, write_output
-    from recon.datasets.validation import check_input_path
     from recon.datasets.view_selection import select_views
-    from recon.experiments.config import config_to_yaml
-    from recon.experiments.run_figure import write_run_figure
-    from recon.progress import ProgressBar
 
-    given = input_path or config["input"]["path"]
-    if given is None:
-        raise ValueError("input.path: expected an input file (give --input PATH)")
-    source = check_input_path(given)
-    target, figure_path = output_paths(config, source, output_path, overwrite=overwrite)
-    check_device(device)
-    _check_memory(source, config, max_memory)
-    say = (lambda *a: None) if quiet else echo
-    name = config["name"] or "experiment"
-    config = {**config, "input": {**config["input"], "path": str(source.resolve())},
-              "output": {**config["output"], "path": str(target)}}
-
-    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
-    started = time.perf_counter()
     measurement = read_measurement(source, read_options(config), format=config["input"]["format"])
     if measurement.modality != config["modality"]:
         raise InputError(source, None, f"a {config['modality']} measurement for experiment {name}",
@@ -212,16 +237,29 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     if measurement.modality == "ct":
         measurement = select_views(measurement, step=config["input"]["view_step"],
                                    arc_deg=config["input"]["arc_deg"])
-    say(f"{source}: {measurement.format}, {_what_was_read(measurement)}")
-    solver = config["solver"]
-    from recon.experiments.combinations import SAMPLER_KINDS
+    return measurement
 
-    steps = solver["max_iter"] * (solver["samples"] if solver["kind"] in SAMPLER_KINDS else 1)
-    bar = ProgressBar(steps, label=f"{name} ", enabled=False if quiet else None)
-    try:
-        result, grid = reconstruct_measurement(config, measurement, device=device, callback=bar, echo=say)
-    finally:
-        bar.close()
+
+def reused_operator(operators: dict, config: dict, measurement, build):
+    """``build(config, measurement)``, or the operator built last time for the same geometry and operator section."""
+    import hashlib
+    import pickle
+
+    key = hashlib.sha256(pickle.dumps((measurement.geometry, config["operator"], config["solver"]["kind"]))).hexdigest()
+    if key not in operators:
+        operators.clear()                   # one geometry at a time: a scan's slices share it
+        operators[key] = build(config, measurement)
+    return operators[key]
+
+
+def solve_input(config: dict, measurement, *, device: str = "cpu", callback=None, say=print,
+                name: str = "experiment", operators: dict | None = None) -> SolvedInput:
+    """Reconstruct a read measurement, check the result is finite, score it and segment it as ``config`` says.
+    ``operators``: see :func:`reconstruct_measurement`."""
+    import torch
+
+    result, grid = reconstruct_measurement(config, measurement, device=device, callback=callback, echo=say,
+                                           operators=operators)
     image = result.image.detach().cpu()
     if not bool(torch.isfinite(image).all()):
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")
@@ -255,56 +293,121 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
         elif reference_segmentation is not None:
             say(f"{name}: the reference segmentation is {tuple(reference_segmentation.shape[-2:])}, the image "
                 f"{tuple(segmentation.shape[-2:])}; MCC not scored")
-    seconds = time.perf_counter() - started
-    provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
-                  "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
-                  "seconds": seconds, "device": device, "stop_reason": result.stop_reason,
-                  "iterations": result.iterations, "prior_strength": result.strength}
-    auto = result.auto_strength
-    if auto is not None:        # prior.strength auto: what was chosen, from which noise, and how
-        provenance.update({"prior_strength_auto": auto.describe(), "prior_strength_relative": auto.strength,
-                           "noise_sigma": auto.sigmas, "noise_sigma_source": auto.sigma_source})
-    for given, shown, what in ((measurement.ground_truth, shown_truth, "ground truth"),
-                               (measurement.reference, shown_reference, measurement.reference_name or "reference")):
-        if given is not None and shown is None:
+    for given, on_image, what in ((measurement.ground_truth, shown_truth, "ground truth"),
+                                  (measurement.reference, shown_reference, measurement.reference_name or "reference")):
+        if given is not None and on_image is None:
             say(f"{name}: the {what} covers another field of view than operator.image_shape x pixel_size; "
                 "not scored")
     reference = shown_truth if shown_truth is not None else shown_reference
     reference_name = "ground truth" if measurement.ground_truth is not None else (measurement.reference_name
                                                                                   or "reference")
-    radar = measurement.modality == "mimo"      # complex volumes: magnitude and phase, projections
-    stored, phase = (image.abs(), image.angle()) if radar else (image, None)
+    shown_all = replace(measurement, ground_truth=shown_truth, reference=shown_reference)
+    return SolvedInput(config, shown_all, result, image, std, samples, segmentation, metrics, per_slice, measured,
+                       reference, reference_name)
+
+
+def run_experiment(config: dict, *, input_path=None, output_path=None, device: str = "cpu",
+                   overwrite: bool = False, quiet: bool = False, echo=print, max_memory: int | None = None) -> RunSummary:
+    """Run a validated experiment config (see :mod:`recon.experiments.config`) on one input file.
+
+    A multi-slice input runs slice by slice into a growing output when it would not fit in memory whole
+    (or when ``input.stream`` is ``slices``): :mod:`recon.experiments.streamed_run`.
+
+    :param max_memory: bytes the run may plan to hold (:mod:`recon.experiments.memory_guard`); ``None``: half
+        of the memory available now. A run that does not fit, whole or slice by slice, is refused before
+        anything is read.
+    """
+    import torch
+
+    from recon import __version__
+    from recon.datasets.atomic import atomic_output
+    from recon.datasets.output_format import sha256_of, write_output
+    from recon.datasets.validation import check_input_path
+    from recon.experiments.config import config_to_yaml
+    from recon.progress import ProgressBar
+
+    given = input_path or config["input"]["path"]
+    if given is None:
+        raise ValueError("input.path: expected an input file (give --input PATH)")
+    source = check_input_path(given)
+    target, figure_path = output_paths(config, source, output_path, overwrite=overwrite)
+    check_device(device)
+    streamed_slices = plan_memory(source, config, max_memory)
+    say = (lambda *a: None) if quiet else echo
+    name = config["name"] or "experiment"
+    config = {**config, "input": {**config["input"], "path": str(source.resolve())},
+              "output": {**config["output"], "path": str(target)}}
+    if streamed_slices:
+        from recon.experiments.streamed_run import run_streamed
+
+        summary = run_streamed(config, source, target, figure_path, streamed_slices, device=device,
+                               overwrite=overwrite, quiet=quiet, say=say)
+        say(_summary_line(summary))
+        return summary
+
+    started_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    started = time.perf_counter()
+    measurement = read_input(source, config, name=name)
+    say(f"{source}: {measurement.format}, {_what_was_read(measurement)}")
+    solver = config["solver"]
+    from recon.experiments.combinations import SAMPLER_KINDS
+
+    steps = solver["max_iter"] * (solver["samples"] if solver["kind"] in SAMPLER_KINDS else 1)
+    bar = ProgressBar(steps, label=f"{name} ", enabled=False if quiet else None)
+    try:
+        solved = solve_input(config, measurement, device=device, callback=bar, say=say, name=name)
+    finally:
+        bar.close()
+    seconds = time.perf_counter() - started
+    provenance = {"recon_version": __version__, "torch_version": torch.__version__, "input_path": str(source.resolve()),
+                  "input_sha256": sha256_of(source), "input_format": measurement.format, "started": started_at,
+                  "seconds": seconds, "device": device, **solved.provenance()}
     with atomic_output(target, overwrite=overwrite) as tmp_h5:
-        write_output(tmp_h5, reconstruction=stored, phase=phase, config_yaml=config_to_yaml(config),
-                     provenance=provenance, metrics=metrics, per_slice=per_slice,
-                     history=result.history if config["output"]["history"] else None,
-                     ground_truth=shown_truth.abs() if radar and shown_truth is not None else shown_truth,
-                     reference=shown_reference, reference_name=measurement.reference_name, experiment=name,
-                     std=std, samples=samples, segmentation=segmentation)
+        write_output(tmp_h5, **solved.output_arrays(), config_yaml=config_to_yaml(config), provenance=provenance,
+                     metrics=solved.metrics, experiment=name)
         if figure_path is not None:
             with atomic_output(figure_path, overwrite=overwrite) as tmp_png:
-                write_run_figure(tmp_png, measurement.modality, image, reference, reference_name, result.history,
-                                 measured, f"{name}: {source.name}", std=std)
-    summary = RunSummary(name, target, figure_path, metrics, seconds, result.iterations, result.stop_reason)
+                solved.write_figure(tmp_png, f"{name}: {source.name}")
+    result = solved.result
+    summary = RunSummary(name, target, figure_path, solved.metrics, seconds, result.iterations, result.stop_reason)
     say(_summary_line(summary))
     return summary
 
 
-def _check_memory(source, config: dict, max_memory: int | None) -> None:
-    """Refuse a run that would not fit in memory, from the file's metadata, before reading its data.
+def plan_memory(source, config: dict, max_memory: int | None) -> int:
+    """How the run fits in memory, decided from the file's metadata before its data is read: ``0`` to read and
+    solve the input whole, or the number of slices to stream one by one (``input.stream``).
+
+    :raises InputError: when the run fits neither way (:func:`recon.experiments.memory_guard.check_memory`).
 
     A file whose metadata alone does not describe the measurement (a TIFF has no angles until the config gives
-    them) is not estimated here: reading it gives the verdict.
+    them) is not estimated here: reading it gives the verdict, and it is read whole.
     """
-    from recon.datasets.formats import describe_measurement
-    from recon.experiments.memory_guard import check_memory
+    from recon.datasets.formats import SLICED_FORMATS, describe_measurement, detect_format
+    from recon.experiments.memory_guard import WAYS_OUT, check_memory
 
+    section = config["input"]
     try:
-        summary = describe_measurement(source, format=config["input"]["format"],
-                                       allow_links=config["input"]["allow_links"])
+        summary = describe_measurement(source, format=section["format"], allow_links=section["allow_links"])
+        layout = detect_format(source).FORMAT if section["format"] == "auto" else section["format"]
     except InputError:
-        return
-    check_memory(source, summary, config, max_memory)
+        return 0
+    sliced = (section["index"] is None and summary.n_slices > 1 and layout in SLICED_FORMATS
+              and summary.modality in ("ct", "mri"))
+    one_slice = {**config, "input": {**section, "index": 0}}
+    if sliced and section["stream"] == "slices":
+        check_memory(source, summary, one_slice, max_memory)
+        return summary.n_slices
+    if not sliced or section["stream"] == "off":
+        stream = ("stream them with --set input.stream=auto",) if sliced else ()
+        check_memory(source, summary, config, max_memory, ways_out=WAYS_OUT[:1] + stream + WAYS_OUT[1:])
+        return 0
+    try:
+        check_memory(source, summary, config, max_memory)
+        return 0
+    except InputError:
+        check_memory(source, summary, one_slice, max_memory)     # streamed: one slice at a time must fit
+        return summary.n_slices
 
 
 def _summary_line(summary: RunSummary) -> str:

@@ -83,19 +83,15 @@ def plan_inputs(paths: list[Path], output_dir: Path, experiment: str, *, split: 
     return planned
 
 
-#: The layouts whose slices are independent problems, split into one task each.
-SPLIT_FORMATS = ("recon", "data-exchange", "nxtomo", "fastmri")
-
-
 def slice_count(path: Path) -> int:
     """The independent slices stored in ``path``, from its reader's ``describe`` (metadata only): 1 for a layout
     that is not split, or for a file that cannot be described (its task then fails with the reader's own
     one-line error)."""
-    from recon.datasets.formats import detect_format
+    from recon.datasets.formats import SLICED_FORMATS, detect_format
 
     try:
         module = detect_format(path)
-        if module.FORMAT not in SPLIT_FORMATS:
+        if module.FORMAT not in SLICED_FORMATS:
             return 1
         return max(int(module.describe(path).n_slices), 1)
     except Exception:  # noqa: BLE001 - any failure here is the task's to report, in recon run's words
