@@ -68,7 +68,8 @@ def format_reference() -> str:
     lines.append("")
     lines += ["## Damaged, hostile and oversized files", ""]
     for name in ("recon.datasets.hdf5_preflight", "recon.datasets.mat5_preflight", "recon.datasets.tiff_pages",
-                 "recon.datasets.reader_boundary", "recon.experiments.memory_guard"):
+                 "recon.datasets.reader_boundary", "recon.experiments.memory_guard",
+                 "recon.experiments.streamed_run"):
         lines += [f"### `{name}`", "", inspect.getdoc(importlib.import_module(name)).strip(), ""]
     for name in (*READER_MODULES, "recon.datasets.output_format"):
         module = importlib.import_module(name)

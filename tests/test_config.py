@@ -84,13 +84,13 @@ def test_defaults_fill_every_key_in_schema_order():
     config = load_experiment_text("solver:\n  kind: fbp\n", "my.yaml")
     assert list(config) == TOP_KEYS.split(", ")
     assert list(config["solver"]) == SOLVER_KEYS.split(", ")
-    assert config["input"] == {"path": None, "format": "auto", "index": None, "stream": "auto", "angles_deg": None,
-                               "angles_endpoint": False, "centre_offset": "auto", "intensities": "auto",
+    assert config["input"] == {"path": None, "format": "auto", "index": None, "stream": "auto", "chunk": None,
+                               "angles_deg": None, "angles_endpoint": False, "centre_offset": "auto", "intensities": "auto",
                                "allow_links": False, "view_step": 1, "arc_deg": None}
     assert config["prior"]["eta"] == 0.01 and config["prior"]["levels"] == 3
     assert config["solver"]["max_iter"] == 200 and config["output"]["figure"] is True
     dotted_keys = [key for key, _ in iter_fields(EXPERIMENT_SCHEMA)]
-    assert len(dotted_keys) == 3 + 11 + 10 + 29 + 27 + 4
+    assert len(dotted_keys) == 3 + 12 + 10 + 29 + 27 + 4
 
 
 def test_every_field_is_documented():

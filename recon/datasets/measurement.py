@@ -85,3 +85,40 @@ class Measurement:
                        reference=None if self.reference is None else self.reference[pick],
                        segmentation=None if self.segmentation is None else self.segmentation[pick],
                        metadata={**self.metadata, "slice": pick.start})
+
+
+def stacked(parts: list[Measurement]) -> Measurement | None:
+    """The slices of ``parts`` as one measurement, or ``None`` when they cannot be solved as one batch: another
+    geometry (Data Exchange rows each with their own estimated centre), modality or set of reference images.
+
+    >>> import numpy as np, torch
+    >>> from recon.operators.ct_geometry import ParallelBeamGeometry
+    >>> geometry = ParallelBeamGeometry(np.linspace(0, np.pi, 4, endpoint=False), 8, image_shape=(6, 6))
+    >>> one = Measurement("ct", torch.zeros(1, 1, 4, 8), geometry, format="recon", source=None)
+    >>> stacked([one, one, one]).data.shape
+    torch.Size([3, 1, 4, 8])
+    >>> moved = replace(one, geometry=replace(geometry, centre_offset=0.5))
+    >>> stacked([one, moved]) is None
+    True
+    """
+    import pickle
+
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    geometry = pickle.dumps(first.geometry)
+    images = ("ground_truth", "reference", "segmentation")
+    for part in parts[1:]:
+        if (part.modality, part.format, part.reference_name) != (first.modality, first.format, first.reference_name):
+            return None
+        if pickle.dumps(part.geometry) != geometry:
+            return None
+        if any((getattr(part, name) is None) != (getattr(first, name) is None) for name in images):
+            return None
+
+    def joined(name):
+        return None if getattr(first, name) is None else torch.cat([getattr(p, name) for p in parts])
+
+    return replace(first, data=torch.cat([p.data for p in parts]), ground_truth=joined("ground_truth"),
+                   reference=joined("reference"), segmentation=joined("segmentation"),
+                   metadata={k: v for k, v in first.metadata.items() if k != "slice"})

@@ -36,6 +36,9 @@ INPUT = Section({
                         "--max-memory and slice by slice, into a growing output, when it does not; 'slices' always "
                         "slice by slice; 'off' whole, or refused when it does not fit. Applies to the layouts "
                         "whose slices are independent (recon, data-exchange, nxtomo, fastmri)."),
+    "chunk": Field(int, None, minimum=1, nullable=True,
+                   doc="Streamed: how many slices are read and solved together (one batch, one operator "
+                       "application for all); null: as many as fit --max-memory, at most 32."),
     "angles_deg": Field("float-pair", None, nullable=True,
                         doc="[first, last] projection angle in degrees, for files that store no angles (TIFF)."),
     "angles_endpoint": Field(bool, False,

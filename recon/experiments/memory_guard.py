@@ -79,6 +79,23 @@ def _image_pixels(summary, config: dict, measured: int) -> int:
 WAYS_OUT = ("pick slices with --set input.index=N", "run them as tasks with recon batch", "raise --max-memory")
 
 
+def budget_bytes(budget: int | None) -> int:
+    """``budget``, or the default share of the memory available now when it is ``None``."""
+    return int(DEFAULT_FRACTION * available_bytes()) if budget is None else budget
+
+
+def slices_that_fit(summary, config: dict, budget: int | None) -> int:
+    """How many of the file's slices one streamed step can hold within ``budget`` (at least 0).
+
+    >>> from recon.datasets.summary import Summary
+    >>> config = {"input": {"index": None}, "operator": {"image_shape": [256, 256]}}
+    >>> slices_that_fit(Summary("ct", (100000, 1, 60, 365), []), config, 2**30)
+    372
+    """
+    one = estimate_bytes(summary, {**config, "input": {**config["input"], "index": 0}})
+    return int(budget_bytes(budget) // max(one, 1))
+
+
 def check_memory(path, summary, config: dict, budget: int | None, *, ways_out=WAYS_OUT) -> int:
     """Raise :class:`InputError` if the run needs more than ``budget`` bytes (``None``: the default share of
     what is available); return the estimate. The message ends with ``ways_out``.
@@ -93,7 +110,7 @@ def check_memory(path, summary, config: dict, budget: int | None, *, ways_out=WA
     True
     """
     needed = estimate_bytes(summary, config)
-    limit = int(DEFAULT_FRACTION * available_bytes()) if budget is None else budget
+    limit = budget_bytes(budget)
     if needed > limit:
         slices = 1 if config["input"]["index"] is not None else summary.n_slices
         ways = ", ".join(ways_out[:-1]) + f", or {ways_out[-1]}" if len(ways_out) > 1 else ways_out[0]

@@ -332,7 +332,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     source = check_input_path(given)
     target, figure_path = output_paths(config, source, output_path, overwrite=overwrite)
     check_device(device)
-    streamed_slices = plan_memory(source, config, max_memory)
+    streamed_slices, chunk = plan_memory(source, config, max_memory)
     say = (lambda *a: None) if quiet else echo
     name = config["name"] or "experiment"
     config = {**config, "input": {**config["input"], "path": str(source.resolve())},
@@ -340,7 +340,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     if streamed_slices:
         from recon.experiments.streamed_run import run_streamed
 
-        summary = run_streamed(config, source, target, figure_path, streamed_slices, device=device,
+        summary = run_streamed(config, source, target, figure_path, streamed_slices, chunk=chunk, device=device,
                                overwrite=overwrite, quiet=quiet, say=say)
         say(_summary_line(summary))
         return summary
@@ -374,9 +374,11 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     return summary
 
 
-def plan_memory(source, config: dict, max_memory: int | None) -> int:
-    """How the run fits in memory, decided from the file's metadata before its data is read: ``0`` to read and
-    solve the input whole, or the number of slices to stream one by one (``input.stream``).
+def plan_memory(source, config: dict, max_memory: int | None) -> tuple[int, int]:
+    """How the run fits in memory, decided from the file's metadata before its data is read: ``(0, 0)`` to read
+    and solve the input whole, or ``(slices, chunk)`` to stream its slices, ``chunk`` at a time
+    (``input.stream``, ``input.chunk``; by default as many as fit ``max_memory``, at most
+    :data:`~recon.experiments.streamed_run.DEFAULT_CHUNK`).
 
     :raises InputError: when the run fits neither way (:func:`recon.experiments.memory_guard.check_memory`).
 
@@ -384,30 +386,32 @@ def plan_memory(source, config: dict, max_memory: int | None) -> int:
     them) is not estimated here: reading it gives the verdict, and it is read whole.
     """
     from recon.datasets.formats import SLICED_FORMATS, describe_measurement, detect_format
-    from recon.experiments.memory_guard import WAYS_OUT, check_memory
+    from recon.experiments.memory_guard import WAYS_OUT, check_memory, slices_that_fit
 
     section = config["input"]
     try:
         summary = describe_measurement(source, format=section["format"], allow_links=section["allow_links"])
         layout = detect_format(source).FORMAT if section["format"] == "auto" else section["format"]
     except InputError:
-        return 0
+        return 0, 0
     sliced = (section["index"] is None and summary.n_slices > 1 and layout in SLICED_FORMATS
               and summary.modality in ("ct", "mri"))
-    one_slice = {**config, "input": {**section, "index": 0}}
-    if sliced and section["stream"] == "slices":
-        check_memory(source, summary, one_slice, max_memory)
-        return summary.n_slices
     if not sliced or section["stream"] == "off":
         stream = ("stream them with --set input.stream=auto",) if sliced else ()
         check_memory(source, summary, config, max_memory, ways_out=WAYS_OUT[:1] + stream + WAYS_OUT[1:])
-        return 0
-    try:
-        check_memory(source, summary, config, max_memory)
-        return 0
-    except InputError:
-        check_memory(source, summary, one_slice, max_memory)     # streamed: one slice at a time must fit
-        return summary.n_slices
+        return 0, 0
+    if section["stream"] == "auto":
+        try:
+            check_memory(source, summary, config, max_memory)
+            return 0, 0
+        except InputError:
+            pass
+    check_memory(source, summary, {**config, "input": {**section, "index": 0}}, max_memory)   # one slice must fit
+    from recon.experiments.streamed_run import DEFAULT_CHUNK
+
+    fit = slices_that_fit(summary, config, max_memory)
+    chunk = min(section["chunk"] or DEFAULT_CHUNK, fit, summary.n_slices)         # never more than fits
+    return summary.n_slices, max(1, chunk)
 
 
 def _summary_line(summary: RunSummary) -> str:
