@@ -57,6 +57,11 @@ def default_workers() -> int:
         return max(os.cpu_count() or 1, 1)
 
 
+#: The environment of local worker processes: one thread for every numeric library, and nothing else (see
+#: :func:`dask_client` on ``MALLOC_TRIM_THRESHOLD_``).
+WORKER_ENVIRONMENT = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+
+
 @contextlib.contextmanager
 def dask_client(*, workers: int | None = None, scheduler: str | None = None, processes: bool = True):
     """Yield a ``distributed.Client``: connected to ``scheduler`` if given, else to a new ``LocalCluster``.
@@ -83,10 +88,15 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None, pro
         finally:
             client.close()
         return
-    threads = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    options = {"env": threads} if processes else {}
-    cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=processes,
-                           dashboard_address=None, silence_logs=logging.ERROR, **options)
+    import dask
+
+    options = {"env": dict(WORKER_ENVIRONMENT)} if processes else {}
+    # distributed's default pre-spawn environment also sets MALLOC_TRIM_THRESHOLD_, and setting it makes glibc
+    # serve every allocation above 128 KiB by a fresh mmap: a 256² ct-tv task took 4.4 s in a worker, 2.8 s in
+    # a plain process. The workers get the thread limits alone.
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENVIRONMENT)}):
+        cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=processes,
+                               dashboard_address=None, silence_logs=logging.ERROR, **options)
     client = Client(cluster)
     try:
         yield client
