@@ -167,6 +167,25 @@ def build_parser() -> argparse.ArgumentParser:
                     "--set prior.denoiser=NAME, or your own file with --set prior.weights=PATH.")
     weights.add_argument("--verify", action="store_true", help="also recompute each file's sha256")
 
+    reproduce = commands.add_parser(
+        "reproduce", help="reproduce a paper's table (radar, weighted TV, galaxy shear, ...): Markdown, CSV, figure",
+        description="Compute TABLE, one of the papers' tables recon reproduces (`recon reproduce --list` names "
+                    "them), its cells as Dask tasks: a local cluster of one-thread worker processes by default, "
+                    "or an existing cluster with --scheduler. Writes TABLE.md, TABLE.csv and TABLE.png "
+                    "(TABLE-quick.* with --quick) into OUTPUT-DIR: our numbers, the paper's beside them where "
+                    "it publishes them, whether each claim holds, and the wall time.")
+    reproduce.add_argument("table", nargs="?", metavar="TABLE", help="the table's name (see --list)")
+    reproduce.add_argument("--list", action="store_true", help="name the tables, one line each, and exit")
+    reproduce.add_argument("--quick", action="store_true",
+                           help="the scaled-down version (under a minute on one core)")
+    reproduce_where = reproduce.add_mutually_exclusive_group()
+    reproduce_where.add_argument("--workers", type=_positive_int, metavar="N",
+                                 help="local worker processes, one torch thread each (default: one per CPU)")
+    reproduce_where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
+    reproduce.add_argument("--output-dir", default="reproduce-output", metavar="DIR",
+                           help="folder for the tables and the figure (default: %(default)s)")
+    reproduce.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    reproduce.add_argument("--quiet", action="store_true", help="no progress bar; print only the files written")
     return parser
 
 
@@ -357,6 +376,28 @@ def _run_weights(args) -> int:
     return 0
 
 
+def _run_reproduce(args) -> int:
+    from recon.reproduce.tables import describe_tables, load_table
+
+    if args.list:
+        print("\n".join(describe_tables()))
+        return 0
+    if args.table is None:
+        raise CommandError("name a table (recon reproduce --list names them)")
+    load_table(args.table)          # an unknown name fails here, before a cluster starts
+    from recon.reproduce.runner import duration_text, reproduce
+
+    done = reproduce(args.table, quick=args.quick, output_dir=args.output_dir, workers=args.workers,
+                     scheduler=args.scheduler, overwrite=args.overwrite, quiet=args.quiet)
+    if not args.quiet:
+        print(done.report.markdown_table())
+        for claim in done.report.claims:
+            print(f"- {claim.claim}: {claim.measured} ({claim.verdict.strip('*')})")
+    print(f"wrote {', '.join(str(path) for path in done.paths)} ({done.cells} cells, "
+          f"{duration_text(done.wall_seconds)} on {done.workers} worker{'s' if done.workers != 1 else ''})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -370,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"demo": _run_demo, "run": _run_run, "info": _run_info, "configs": _run_configs,
                     "bench": _run_bench, "example": _run_example, "train": _run_train,
-                    "weights": _run_weights, "batch": _run_batch}
+                    "weights": _run_weights, "batch": _run_batch, "reproduce": _run_reproduce}
         return commands[args.command](args)
     except (CommandError, FileExistsError, ValueError) as error:
         print(f"recon {args.command}: error: {_one_line(error)}", file=sys.stderr)

@@ -14,7 +14,8 @@ Each view is scaled to [0, 1], blurred with a reflected boundary by the test's P
 :func:`~recon.solvers.deconvolution_admm.deconvolution_admm` with x ≥ 0, 150 iterations, best λ of
 ``--strengths``; Wiener the best of four strengths with each regulariser; Richardson–Lucy its best
 iterate of 150 (an oracle stop). It prints one line per view and PSF and, with ``--json``, writes
-them. One torch thread.
+them. One torch thread. ``recon reproduce deblur-photographs`` runs the same comparison on both
+photographs as one table (:mod:`recon.reproduce.deblur_photographs`).
 
     python scripts/deblur_photograph_crops.py --image hubble_deep_field --json crops.json
 """
@@ -26,70 +27,9 @@ import json
 
 import torch
 
-from recon.bench.trace import psnr_db
-from recon.operators.blur import Blur
-from recon.operators.psf import gaussian_psf, motion_psf
-from recon.priors import TV
-from recon.solvers.common import Stopping
-from recon.solvers.deconvolution_admm import deconvolution_admm
-from recon.solvers.richardson_lucy import richardson_lucy
-from recon.solvers.wiener import wiener_deconvolution
-
-PSFS = {"gaussian": lambda: gaussian_psf(13, 2.0), "motion": lambda: motion_psf(15, 9, 30)}
-WIENER_STRENGTHS = (0.001, 0.003, 0.01, 0.03)
-
-
-def grey_photograph(name: str):
-    """A scikit-image photograph as a grey float array."""
-    from skimage import color, data
-
-    image = getattr(data, name)()
-    return color.rgb2gray(image) if image.ndim == 3 else image / 255.0
-
-
-def _unit_range(view) -> torch.Tensor:
-    view = torch.tensor(view, dtype=torch.float64)
-    return ((view - view.min()) / (view.max() - view.min()))[None, None]
-
-
-def resized_square(image, size: int) -> torch.Tensor:
-    """The top-left square of ``image`` resized to ``size``² (anti-aliased), ``(1, 1, N, N)`` in [0, 1]."""
-    from skimage.transform import resize
-
-    side = min(image.shape)
-    return _unit_range(resize(image[:side, :side], (size, size), anti_aliasing=True))
-
-
-def views(image, size: int, corners) -> dict[str, torch.Tensor]:
-    """The resized top-left square and the native crops of the module text, each ``(1, 1, N, N)`` in [0, 1]."""
-    found = {f"resized{size}": resized_square(image, size)}
-    for row, column in corners:
-        crop = image[row:row + size, column:column + size]
-        if crop.shape == (size, size):
-            found[f"native{size}@{row},{column}"] = _unit_range(crop)
-    return found
-
-
-def best_richardson_lucy(y: torch.Tensor, blur, truth: torch.Tensor, scale: float = 1.0,
-                         iterations: int = 150) -> float:
-    """Richardson–Lucy's best PSNR [dB] over its first ``iterations`` iterates (an oracle stop), of ``x / scale``."""
-    scores = []
-    richardson_lucy(y.clamp_min(0), blur, stopping=Stopping(max_iter=iterations),
-                    callback=lambda k, x: scores.append(psnr_db(x / scale, truth)))
-    return max(scores)
-
-
-def compare(truth: torch.Tensor, psf: str, strengths) -> dict[str, float]:
-    """Best PSNR [dB] of TV, Wiener and Richardson–Lucy on one view, and TV's margin over the better of the two."""
-    blur = Blur(PSFS[psf](), tuple(truth.shape[-2:]), "reflect")
-    noise = torch.randn(truth.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    y = blur.A(truth) + 0.01 * noise
-    tv = max(psnr_db(deconvolution_admm(y, blur, TV(s), nonnegative=True, stopping=Stopping(max_iter=150)).x, truth)
-             for s in strengths)
-    wiener = max(psnr_db(wiener_deconvolution(y, blur, s, regulariser=r), truth)
-                 for s in WIENER_STRENGTHS for r in ("identity", "gradient"))
-    rl = best_richardson_lucy(y, blur, truth)
-    return {"tv": tv, "wiener": wiener, "richardson_lucy": rl, "tv_margin": tv - max(wiener, rl)}
+# The comparison itself lives in the library, where `recon reproduce deblur-photographs` runs it.
+from recon.reproduce.deblur_photographs import (PSFS, WIENER_STRENGTHS, best_richardson_lucy,  # noqa: F401
+                                                compare, grey_photograph, resized_square, views)
 
 
 def main(argv=None) -> None:

@@ -36,7 +36,9 @@ Two switches rebuild the authors' measurement instead, to find where our table a
     no sky is subtracted from anything.
 
 It prints the table of median |Δg| (NaN-failures counted and left out) and, with
-``--json PATH``, writes it. Single-threaded (``torch.set_num_threads(1)``).
+``--json PATH``, writes it. Single-threaded (``torch.set_num_threads(1)``). ``recon reproduce
+galaxy-shear`` makes the reported table (both estimators, 200 galaxies) as Dask tasks
+(:mod:`recon.reproduce.galaxy_shear`, where the code below the command line lives).
 
     python scripts/galaxy_shear_baselines.py --galaxies 200 --json shear.json
     python scripts/galaxy_shear_baselines.py --galaxies 200 --estimator fpfs --pipeline authors
@@ -46,98 +48,23 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import statistics
 import time
 
 import torch
 
-from recon.datasets.galaxies import shear_galaxy
-from recon.metrics_fpfs import fpfs_shear_error
-from recon.metrics_shear import shear_error
-from recon.operators.blur import Blur
-from recon.solvers.common import Stopping
-from recon.solvers.richardson_lucy import richardson_lucy
-from recon.solvers.wiener import wiener_deconvolution
+# The table itself lives in the library, where `recon reproduce galaxy-shear` runs it as Dask tasks.
+from recon.reproduce.galaxy_shear import (AUTHORS, METHODS, SHIPPED_UNROLLED, SNRS, TIKHONOV_STRENGTH,  # noqa: F401
+                                          UNROLLED, estimates, shear_table, unrolled_estimate)
 
-SNRS = (20.0, 100.0, 200.0)
-METHODS = ("none", "richardson_lucy", "tikhonov")
-UNROLLED = "unrolled_admm"
-SHIPPED_UNROLLED = "unrolled-galaxy-admm"
-# Tikhonov lambda per SNR (the blur has |h^| <= 1; see the module text).
-TIKHONOV_STRENGTH = {20.0: 0.03, 100.0: 0.01, 200.0: 0.01}
-AUTHORS = {"none": (0.0805, 0.0652, 0.0684), "richardson_lucy": (0.1145, 0.0324, 0.0310)}
-
-
-ESTIMATORS = {"adaptive": shear_error, "fpfs": fpfs_shear_error}
+ESTIMATORS = ("adaptive", "fpfs")
 PIPELINES = ("recon", "authors")
-
-
-def _min_max(image: torch.Tensor) -> torch.Tensor:
-    return (image - image.min()) / (image.max() - image.min())
-
-
-def unrolled_estimate(model, galaxy) -> torch.Tensor:
-    """The unrolled ADMM's deconvolution of one stamp (observation, PSF, background noise σ = √(sky + read²))."""
-    from recon.solvers.unrolled_deconvolution import transfer_functions
-
-    y = galaxy.observation.to(torch.float32)[None, None]
-    transfer = transfer_functions(galaxy.psf[None].to(torch.float64), tuple(y.shape[-2:])).to(torch.complex64)
-    sigma = torch.tensor([math.sqrt(galaxy.sky + galaxy.read_noise**2)], dtype=torch.float32)
-    with torch.no_grad():
-        return model(y, transfer, sigma)[0, 0].to(galaxy.observation.dtype)
-
-
-def estimates(galaxy, tikhonov_strength: float, pipeline: str = "recon",
-              model=None) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """The baseline estimates of one stamp (and the unrolled ADMM's, given ``model``) and the truth (module text)."""
-    blur = Blur(galaxy.psf, galaxy.observation.shape)
-    fixed = Stopping(max_iter=10, divergence_factor=None)
-    if pipeline == "authors":
-        y = _min_max((galaxy.observation + galaxy.sky).clamp_min(0))
-        rl = richardson_lucy(y[None, None], blur, x0=y[None, None].clamp_min(1e-12), stopping=fixed).x[0, 0]
-        truth = _min_max(galaxy.truth)
-    else:
-        y = galaxy.observation
-        counts = (y + galaxy.sky).clamp_min(0)[None, None]
-        rl = richardson_lucy(counts, blur, stopping=fixed).x[0, 0] - galaxy.sky
-        truth = galaxy.truth
-    tik = wiener_deconvolution(y[None, None], blur, tikhonov_strength)[0, 0]
-    found = {"none": y, "richardson_lucy": rl, "tikhonov": tik}
-    if model is not None:
-        unrolled = unrolled_estimate(model, galaxy)
-        found[UNROLLED] = _min_max(unrolled) if pipeline == "authors" else unrolled
-    return found, truth
-
-
-def shear_table(galaxies: int, snrs=SNRS, first_seed: int = 0, strengths=None, *, estimator: str = "adaptive",
-                pipeline: str = "recon", model=None) -> dict:
-    """Median |Δg| per method and SNR over seeds ``first_seed ..``; also the failures and the per-galaxy errors."""
-    strengths = TIKHONOV_STRENGTH if strengths is None else strengths
-    error = ESTIMATORS[estimator]
-    table = {}
-    methods = METHODS + ((UNROLLED,) if model is not None else ())
-    for snr in snrs:
-        errors = {m: [] for m in methods}
-        for seed in range(first_seed, first_seed + galaxies):
-            galaxy = shear_galaxy(seed, snr)
-            found, truth = estimates(galaxy, strengths[snr], pipeline, model)
-            for method, estimate in found.items():
-                errors[method].append(error(estimate, truth))
-        row = {}
-        for method, values in errors.items():
-            finite = [v for v in values if math.isfinite(v)]
-            row[method] = {"median": statistics.median(finite) if finite else math.nan,
-                           "failures": len(values) - len(finite), "n": len(values)}
-        table[str(int(snr))] = row
-    return table
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--galaxies", type=int, default=200, help="stamps per SNR")
     parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--estimator", choices=sorted(ESTIMATORS), default="adaptive")
+    parser.add_argument("--estimator", choices=ESTIMATORS, default="adaptive")
     parser.add_argument("--pipeline", choices=PIPELINES, default="recon")
     parser.add_argument("--unrolled", default=SHIPPED_UNROLLED, metavar="MODEL",
                         help="the unrolled ADMM: a shipped name or a .safetensors path (default: %(default)s; "

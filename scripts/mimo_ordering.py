@@ -23,8 +23,10 @@ import json
 import time
 from pathlib import Path
 
-METHODS = {"bp": ("mimo-bp", ()), "kirchhoff": ("mimo-kirchhoff", ()), "l1": ("mimo-l1", ()),
-           "tv": ("mimo-tv", ()), "tv-complex": ("mimo-tv", ("prior.acts_on=complex",)), "pnp": ("mimo-pnp", ())}
+from recon.reproduce.radar import METHODS as RADAR_METHODS
+
+# The methods of `recon reproduce radar` (recon/reproduce/radar.py), whose full table runs these as Dask tasks.
+METHODS = {m: RADAR_METHODS[m] for m in ("bp", "kirchhoff", "l1", "tv", "tv-complex", "pnp")}
 
 
 def main(argv=None) -> dict:

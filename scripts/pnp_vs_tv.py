@@ -24,27 +24,9 @@ from pathlib import Path
 
 import torch
 
-GRIDS = {   # problem -> method -> [(config, {key: candidate values})]: every combination of each sub-grid
-    "ct": {
-        "tv": [("ct-tv", {"prior.strength": [0.0005, 0.001, 0.002, 0.004], "solver.max_iter": [300]})],
-        "pnp": [("ct-pnp", {"solver.kind": ["pnp-admm"], "prior.sigma": [0.03, 0.05, 0.08, 0.12],
-                            "solver.penalty": [0.003, 0.005, 0.01, 0.02, 0.03], "solver.max_iter": [20, 40]}),
-                ("ct-pnp", {"solver.kind": ["hqs"], "prior.sigma": [0.02, 0.03], "prior.strength": [0.002, 0.005, 0.01],
-                            "solver.max_iter": [20, 40]})],
-    },
-    "deblur": {
-        "tv": [("deblur-tv", {"prior.strength": [0.0003, 0.0006, 0.001, 0.002, 0.003]})],
-        "pnp": [("deblur-pnp", {"solver.kind": ["hqs"], "prior.sigma": [0.005, 0.01, 0.02],
-                                "prior.strength": [0.1, 0.25, 0.5], "solver.max_iter": [8, 16]})],
-    },
-    "mri": {
-        "tv": [("mri-tv", {"prior.strength": [0.003, 0.006, 0.01, 0.02, 0.04]})],
-        "pnp": [("mri-pnp", {"solver.kind": ["hqs"], "prior.sigma": [0.01, 0.02, 0.05],
-                             "prior.strength": [0.05, 0.25, 1.0, 4.0], "prior.complex_mode": ["magnitude", "real-imag"]}),
-                ("mri-pnp", {"solver.kind": ["pnp-admm"], "prior.sigma": [0.02, 0.05, 0.1],
-                             "solver.penalty": [0.03, 0.1, 1.0], "solver.max_iter": [40]})],
-    },
-}
+# One definition of the grids, shared with `recon reproduce pnp-vs-tv` (the same tuning as Dask tasks, written
+# as a table): recon/reproduce/pnp_vs_tv.py.
+from recon.reproduce.pnp_vs_tv import GRIDS
 
 
 def tune_and_test(problem: str, testdata: Path, extra: dict, echo=print) -> dict:

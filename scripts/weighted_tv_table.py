@@ -15,7 +15,9 @@ recon.experiments.tuning), then run once on the test phantoms:
   λ and PDHG as the configs.
 
 Every method runs 300 PDHG iterations. Then each chosen setting runs on a modified Shepp–Logan phantom
-(the same scan), where weights are expected to gain little. One torch thread.
+(the same scan), where weights are expected to gain little. One torch thread. ``recon reproduce
+weighted-tv`` makes the same table with its cells as Dask tasks; this script writes the JSON report the
+tests read (the chosen settings) and the figure of one test phantom.
 """
 
 from __future__ import annotations
@@ -23,41 +25,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import torch
 
-ITERATIONS = {"solver.max_iter": [300]}
-WEIGHTED = {"prior.strength": [0.0005, 0.001, 0.002, 0.004, 0.008], "prior.eta": [0.01, 0.02, 0.05, 0.1, 0.2],
-            "prior.p": [0.0, 0.5], **ITERATIONS}
-GRIDS = {
-    "tv": ("ct-tv", {"prior.strength": [0.0005, 0.001, 0.002, 0.004], **ITERATIONS}),
-    "wtv-network": ("ct-awtv", WEIGHTED),
-    "wtv-pilot": ("ct-wtv", WEIGHTED),
-    "wtv-truth": ("ct-wtv", WEIGHTED),       # the config's λ and solver; the weights from the truth
-}
+# One definition of the grids and the oracle, shared with `recon reproduce weighted-tv` (which runs the same
+# tuning as Dask tasks and writes the table): recon/reproduce/weighted_tv.py.
+from recon.reproduce.weighted_tv import CONFIGS, grids, oracle_evaluate
 
-
-def oracle_evaluate(config_name: str, overrides: dict, measurement) -> dict:
-    """:func:`recon.experiments.tuning.evaluate` for weighted TV whose weights come from the ground truth."""
-    from recon.experiments.build import build_operator, prior_strength
-    from recon.experiments.config import load_experiment
-    from recon.experiments.stopping_rules import stopping_from_config
-    from recon.experiments.tuning import outcome
-    from recon.priors import WeightedTV, weights_from_pilot
-    from recon.solvers.pdhg import pdhg
-
-    config = load_experiment(config_name, [f"{k}={json.dumps(v)}" for k, v in overrides.items()])
-    started = time.perf_counter()
-    operator = build_operator(config, measurement)
-    y, truth = measurement.data, measurement.ground_truth
-    span = float(truth.max() - truth.min())
-    weights = weights_from_pilot(truth.to(y.dtype), eta=config["prior"]["eta"] * span, p=config["prior"]["p"])
-    prior = WeightedTV(prior_strength(config, operator, y), weights)
-    result = pdhg(y, operator, prior, stopping=stopping_from_config(config),
-                  preconditioning=config["solver"]["preconditioning"])
-    return {**outcome(result.x, measurement, time.perf_counter() - started, result.iterations), "image": result.x}
+GRIDS = {method: (CONFIGS[method], grid) for method, grid in grids(quick=False).items()}
 
 
 def table(echo=print) -> dict:

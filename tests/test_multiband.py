@@ -10,28 +10,23 @@ The adjoint and the norm are checked in the operator registry (cases ``multiband
 import pytest
 import torch
 
-from recon.datasets.galaxies import multiband_scene
 from recon.metrics import psnr
 from recon.operators.multiband import MultibandImaging
-from recon.operators.psf import gaussian_psf, moffat_psf
+from recon.operators.psf import gaussian_psf
+from recon.reproduce.multiband import problem as multiband_problem
 from recon.priors import TV, NonNegativity
 from recon.priors.joint_tv import JointTV
 from recon.solvers.common import Stopping
 from recon.solvers.pdhg import pdhg
 
-SIZE, BANDS, NOISE, ITERATIONS = 48, 3, 0.01, 300
+SIZE, BANDS, ITERATIONS = 48, 3, 300
 
 
 @pytest.fixture(scope="module")
 def problem():
+    """The problem of ``recon reproduce multiband`` (one definition for the table and this test)."""
     torch.set_num_threads(1)
-    scene = multiband_scene((SIZE, SIZE), BANDS, galaxies=4, stars=2, seed=0)
-    scene = scene / scene.max()
-    psfs = torch.stack([moffat_psf(15, fwhm, 3.5) for fwhm in (5.0, 4.5, 4.0)])
-    op = MultibandImaging(psfs, 2, (SIZE, SIZE), gaussian_psf(7, 0.8), weights=[0.3, 0.4, 0.3])
-    clean = op.A(scene[None, None])
-    noise = NOISE * torch.randn(clean.shape, generator=torch.Generator().manual_seed(1), dtype=clean.dtype)
-    return scene, op, clean + noise
+    return multiband_problem(SIZE)
 
 
 def _band_psnrs(estimate, scene):
