@@ -103,3 +103,18 @@ def _link_into_place(descriptor: int, path: Path) -> None:
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def path_of(handle) -> str:
+    """A path that opens the file behind ``handle`` again, for writers that take a path (matplotlib, Pillow):
+    ``/proc/self/fd/N`` on Linux (an unnamed file has no other), else its name.
+
+    >>> import tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "figure.png"
+    >>> with unnamed_output(target) as handle:
+    ...     _ = pathlib.Path(path_of(handle)).write_bytes(b"png")
+    >>> target.read_bytes()
+    b'png'
+    """
+    proc = Path(f"/proc/self/fd/{handle.fileno()}")
+    return str(proc) if proc.exists() else handle.name

@@ -16,10 +16,11 @@ the run holds is one chunk's problem plus one output chunk, whatever the
 number of slices. The CT operator (its projection matrix and norm) is built
 once and reused for every chunk of the same geometry.
 
-The output is written into a file without a name
-(:func:`recon.datasets.atomic.unnamed_output`) that is linked into place when
-the last slice is in: a run killed at any point, even by SIGKILL, leaves no
-output and no temporary file, and the rerun starts afresh.
+The output and its figure (drawn from the first chunk, which is then let go)
+are written into files without a name (:func:`recon.datasets.atomic.unnamed_output`)
+that are linked into place when the last slice is in: a run killed at any
+point, even by SIGKILL, leaves no output and no temporary file, and the rerun
+starts afresh.
 
 What differs from solving the volume at once: each chunk is its own problem,
 so a relative or automatic ``prior.strength`` is chosen per chunk (the
@@ -32,6 +33,7 @@ same writer.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import time
 
@@ -50,7 +52,7 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
     import torch
 
     from recon import __version__
-    from recon.datasets.atomic import atomic_output, unnamed_output
+    from recon.datasets.atomic import path_of, unnamed_output
     from recon.datasets.output_format import sha256_of
     from recon.datasets.output_writer import OutputWriter, merged_provenance
     from recon.experiments.config import config_to_yaml
@@ -62,8 +64,9 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
     started = time.perf_counter()
     say(f"{source}: {slices} slices, read and solved {'one' if chunk == 1 else chunk} at a time")
     bar = ProgressBar(slices, label=f"{name} slices ", enabled=False if quiet else None)
-    parts, first, layout, operators = [], None, "", {}
-    with unnamed_output(target, overwrite=overwrite) as handle:
+    parts, layout, operators = [], "", {}
+    picture = unnamed_output(figure_path, overwrite=overwrite) if figure_path is not None else contextlib.nullcontext()
+    with unnamed_output(target, overwrite=overwrite) as handle, picture as figure:
         writer = OutputWriter(handle, experiment=name)
         try:
             for start in range(0, slices, chunk):
@@ -73,7 +76,8 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
                     layout = solved.measurement.format
                     writer.append(**solved.output_arrays())
                     parts.append(solved.provenance())
-                    first = first or solved         # the figure's slice
+                    if figure is not None and start == 0 and len(parts) == 1:      # slice 0 shown, then let go
+                        solved.write_figure(path_of(figure), f"{name}: {source.name} (from slice 0 of {slices})")
                 parts[-1]["seconds"] = time.perf_counter() - step_started
                 bar(min(start + chunk, slices))
         except BaseException:
@@ -87,9 +91,6 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
                       "started": started_at, "seconds": seconds, "device": device, "streamed_slices": slices,
                       "streamed_chunk": chunk}
         writer.finish(config_yaml=config_to_yaml(config), provenance=provenance)
-        if figure_path is not None:
-            with atomic_output(figure_path, overwrite=overwrite) as temporary:
-                first.write_figure(temporary, f"{name}: {source.name} (from slice 0 of {slices})")
     means = {metric: sum(values) / len(values) for metric, values in writer.per_slice.items() if values}
     return RunSummary(name, target, figure_path, means, seconds, provenance["iterations"], provenance["stop_reason"])
 
