@@ -98,7 +98,7 @@ def mri_datasets():
 
 def psnr_of(modality: str, overrides: list[str], measurement) -> tuple[float, float, object]:
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement, score
+    from recon.experiments.solve_measurement import reconstruct_measurement, score
 
     name, fixed = CONFIGS[modality]
     started = time.perf_counter()

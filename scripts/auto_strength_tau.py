@@ -105,7 +105,7 @@ def _adjoint(modality: str, config: dict, measurement):
 def solve(modality: str, strength: float, measurement) -> tuple[float, float]:
     """(PSNR, ‖Ax − y‖ / (σ√m)) of the config at ``strength``, solved to its end."""
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import score
+    from recon.experiments.solve_measurement import score
 
     name, fixed = CONFIGS[modality]
     config = load_experiment(name, fixed + [f"prior.strength={strength}"])
@@ -121,7 +121,7 @@ def solve(modality: str, strength: float, measurement) -> tuple[float, float]:
         image = torch.cat([x.abs().float() for x in solutions])
         return score(image, measurement)[0]["psnr_db"], residual / math.sqrt(sum(
             m * s * s for m, s in zip(samples, sigmas)))
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     result, _ = reconstruct_measurement(config, measurement)
     if modality == "ct":

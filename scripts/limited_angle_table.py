@@ -27,7 +27,7 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "testdata" / "ct" / "htc
 def mcc_of(config_name: str, measurement, overrides=()) -> tuple[float, float]:
     """``(MCC, seconds)`` of one experiment on one in-memory measurement."""
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
     from recon.experiments.segmentation import mcc_per_slice, otsu_segmentation
 
     config = load_experiment(config_name, list(overrides))

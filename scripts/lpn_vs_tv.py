@@ -28,7 +28,7 @@ def one_image_seconds(overrides: dict) -> float:
     """Wall time of ct-lpn with ``overrides`` on the first test phantom alone, from the config to the image."""
     from recon.datasets.heldout_problems import few_view_ct
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     single = few_view_ct("test", count=1)       # the first of the 10 test phantoms, with the same noise
     config = load_experiment("ct-lpn", [f"{k}={json.dumps(v)}" for k, v in overrides.items()])

@@ -26,7 +26,7 @@ def _chosen_tv(problem: str) -> list[str]:
 
 def _image(config_name: str, overrides: list[str], measurement) -> torch.Tensor:
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     return reconstruct_measurement(load_experiment(config_name, overrides), measurement)[0].image[0, 0]
 

@@ -21,7 +21,7 @@ import torch
 
 def timed(config_name: str, measurement, repeats: int) -> dict:
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement, score
+    from recon.experiments.solve_measurement import reconstruct_measurement, score
 
     best, psnr = float("inf"), None
     for _ in range(repeats):

@@ -81,7 +81,7 @@ def figure(report: dict, path: Path) -> None:
     from recon.datasets.heldout_problems import few_view_ct
     from recon.experiments.build import build_operator
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement, score
+    from recon.experiments.solve_measurement import reconstruct_measurement, score
     from recon.figures import pyplot
     from recon.operators import fbp
     from recon.priors import gradient_magnitude

@@ -68,7 +68,7 @@ def config_psnr(config_name: str, overrides: list[str], measurement):
     import torch
 
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement, score
+    from recon.experiments.solve_measurement import reconstruct_measurement, score
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

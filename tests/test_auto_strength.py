@@ -12,7 +12,7 @@ import pytest
 from recon.cli import main
 from recon.datasets.heldout_problems import few_view_ct, few_view_ct_of
 from recon.experiments.config import load_experiment
-from recon.experiments.run import reconstruct_measurement, score
+from recon.experiments.solve_measurement import reconstruct_measurement, score
 
 
 def _blind(measurement):

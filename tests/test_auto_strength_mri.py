@@ -13,7 +13,7 @@ import torch
 from recon.cli import main
 from recon.datasets.heldout_problems import band_limited_mri
 from recon.experiments.config import load_experiment
-from recon.experiments.run import reconstruct_measurement, score
+from recon.experiments.solve_measurement import reconstruct_measurement, score
 
 
 def _phantom(size: int) -> torch.Tensor:

@@ -165,7 +165,7 @@ def tiny_lpn_file(tmp_path_factory):
 
 def _run(overrides, measurement):
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     return reconstruct_measurement(load_experiment("ct-lpn", overrides), measurement)[0]
 

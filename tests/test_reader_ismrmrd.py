@@ -194,7 +194,7 @@ def test_noise_readouts_give_the_noise_level_at_the_image_bandwidth(tmp_path):
     """Noise readouts of σ = 2 sampled every 5 µs, image readouts every 10 µs: half the bandwidth, so σ per
     image sample is 2·√(5/10) = 1.414; lines read twice are averaged, and σ falls by √2 more. auto uses it."""
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     rng = np.random.default_rng(0)
 

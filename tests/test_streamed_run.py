@@ -134,3 +134,16 @@ def test_sigkill_mid_stream_leaves_nothing_and_the_rerun_completes(tmp_path):
     with h5py.File(out_dir / "v.h5") as f:
         assert f["reconstruction"].shape == (60, 48, 48) and np.isfinite(f["reconstruction"][()]).all()
     assert sorted(os.listdir(out_dir)) == ["v.h5", "v.png"]
+
+
+@pytest.mark.parametrize("name", ["recon.datasets.atomic", "recon.datasets.output_writer", "recon.datasets.output_format",
+                                  "recon.datasets.measurement", "recon.experiments.memory_guard",
+                                  "recon.experiments.solve_measurement", "recon.scaleout.volume_assembly",
+                                  "recon.datasets.bart_cfl", "recon.datasets.tiff_pages", "recon.datasets.mat5_preflight",
+                                  "recon.datasets.reader_boundary"])
+def test_docstring_examples(name):
+    import doctest
+    import importlib
+
+    failures, tried = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert failures == 0 and tried > 0

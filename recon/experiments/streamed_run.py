@@ -47,7 +47,8 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
     """Run ``config`` on the ``slices`` slices of ``source``, ``chunk`` at a time, writing ``target`` (and the
     figure).
 
-    :returns: the :class:`recon.experiments.run.RunSummary`, with the metrics' means over every slice.
+    :returns: ``(metrics, seconds, iterations, stop_reason)``: the metrics' means over every slice, the wall
+        time, the most iterations a chunk ran and every chunk's stop reason.
     """
     import torch
 
@@ -56,7 +57,6 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
     from recon.datasets.output_format import sha256_of
     from recon.datasets.output_writer import OutputWriter, merged_provenance
     from recon.experiments.config import config_to_yaml
-    from recon.experiments.run import RunSummary
     from recon.progress import ProgressBar
 
     name = config["name"] or "experiment"
@@ -92,15 +92,15 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
                       "streamed_chunk": chunk}
         writer.finish(config_yaml=config_to_yaml(config), provenance=provenance)
     means = {metric: sum(values) / len(values) for metric, values in writer.per_slice.items() if values}
-    return RunSummary(name, target, figure_path, means, seconds, provenance["iterations"], provenance["stop_reason"])
+    return means, seconds, provenance["iterations"], provenance["stop_reason"]
 
 
 def solved_chunk(config: dict, source, indices: range, *, device: str, say, name: str, operators: dict):
     """The slices ``indices`` of ``source``, each read alone, solved as one batch when they share a geometry
     (:func:`recon.datasets.measurement.stacked`), else one by one: a list of
-    :class:`recon.experiments.run.SolvedInput` in slice order."""
+    :class:`recon.experiments.solve_measurement.SolvedInput` in slice order."""
     from recon.datasets.measurement import stacked
-    from recon.experiments.run import read_input, solve_input
+    from recon.experiments.solve_measurement import read_input, solve_input
 
     configs = [{**config, "input": {**config["input"], "index": index}} for index in indices]
     read = [read_input(source, one, name=name) for one in configs]

@@ -45,7 +45,7 @@ def evaluate(config_name: str, overrides: dict, measurement) -> dict:
                 "iterations": parts[-1]["iterations"],
                 "mean_posterior_std": sum(spreads) / len(spreads) if spreads else None}
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     config = load_experiment(config_name, [f"{k}={json.dumps(v) if not isinstance(v, str) else v}"
                                            for k, v in overrides.items()])
@@ -56,7 +56,7 @@ def evaluate(config_name: str, overrides: dict, measurement) -> dict:
 
 def outcome(image, measurement, seconds: float, iterations: int, std=None) -> dict:
     """The scores of one reconstruction as ``recon run`` computes them, with its time and iterations."""
-    from recon.experiments.run import score
+    from recon.experiments.solve_measurement import score
 
     image = image.detach().cpu()
     if measurement.modality == "deblur":

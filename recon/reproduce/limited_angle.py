@@ -55,7 +55,7 @@ def mcc_cell(method: str, scan: str, arc: float, start: float, tv_cap: int | Non
     """The MCC after Otsu of one method on one scan, arc and start."""
     from recon.datasets.view_selection import select_views
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
     from recon.experiments.segmentation import mcc_per_slice, otsu_segmentation
 
     name, overrides = METHODS[method]

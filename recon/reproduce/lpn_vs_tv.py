@@ -44,7 +44,7 @@ def specs(quick: bool) -> dict:
 def one_image_cell(overrides: dict, spec: tuple) -> float:
     """Wall time of ``ct-lpn`` with ``overrides`` on one phantom, from the config to the image (seconds)."""
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     single = measurement(spec)
     started = time.perf_counter()

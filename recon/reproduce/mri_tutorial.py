@@ -48,7 +48,7 @@ def method_cell(mask: str, experiment: str) -> dict:
 
     from recon.datasets.heldout_problems import brain_mri
     from recon.experiments.config import load_experiment
-    from recon.experiments.run import reconstruct_measurement, score
+    from recon.experiments.solve_measurement import reconstruct_measurement, score
 
     measurement = brain_mri(brain_path(), equispaced=mask == "equispaced")
     result, _ = reconstruct_measurement(load_experiment(experiment), measurement)

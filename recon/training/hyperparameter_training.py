@@ -129,7 +129,7 @@ def recon_run_psnr(run_yaml: str, clean: torch.Tensor, noisy: torch.Tensor) -> f
     from recon.datasets.deblur_format import write_deblur
     from recon.datasets.formats import read_measurement
     from recon.experiments.config import load_experiment_text
-    from recon.experiments.run import reconstruct_measurement
+    from recon.experiments.solve_measurement import reconstruct_measurement
 
     with tempfile.TemporaryDirectory() as folder:
         path = write_deblur(Path(folder) / "noisy.h5", noisy.float().cpu(), torch.ones(1, 1),
