@@ -23,10 +23,7 @@ def atomic_output(path, *, overwrite: bool = False):
     >>> target.read_text()
     'done'
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists (pass --overwrite to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _writable_target(path, overwrite)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
     os.close(handle)
     temporary = Path(temporary)
@@ -37,6 +34,15 @@ def atomic_output(path, *, overwrite: bool = False):
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _writable_target(path, overwrite: bool) -> Path:
+    """``path`` as a Path whose folder exists; :class:`FileExistsError` if it exists and ``overwrite`` is false."""
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists (pass --overwrite to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def _umask() -> int:
@@ -65,10 +71,7 @@ def unnamed_output(path, *, overwrite: bool = False):
     >>> target.read_bytes()
     b'slices'
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path} exists (pass --overwrite to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _writable_target(path, overwrite)
     try:
         descriptor = os.open(path.parent, os.O_TMPFILE | os.O_RDWR, 0o666 & ~_umask())
     except (AttributeError, OSError):        # no O_TMPFILE here (not Linux, or the filesystem lacks it)

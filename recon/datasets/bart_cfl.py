@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recon.datasets.errors import InputError
-from recon.datasets.hdf5_preflight import MAX_DIMENSION, MAX_ELEMENTS
+from recon.datasets.hdf5_preflight import size_problem
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_finite
 
@@ -129,11 +129,9 @@ def read_header(path) -> tuple[int, ...]:
         raise InputError(header, HEADER_LINE, "whole numbers", repr(lines[1][:60]))
     if not 1 <= len(dims) <= N_DIMS or min(dims) < 1:
         raise InputError(header, HEADER_LINE, f"1 to {N_DIMS} positive sizes", repr(lines[1][:60]))
-    if max(dims) > MAX_DIMENSION:
-        raise InputError(header, HEADER_LINE, f"dimensions of at most {MAX_DIMENSION}", f"dims {dims}")
-    if math.prod(dims) > MAX_ELEMENTS:
-        raise InputError(header, HEADER_LINE, f"at most {MAX_ELEMENTS} elements",
-                         f"dims {dims} ({math.prod(dims):.3g} elements)")
+    too_large = size_problem(dims, shown=f"dims {dims}")
+    if too_large is not None:
+        raise InputError(header, HEADER_LINE, *too_large)
     return tuple(dims) + (1,) * (N_DIMS - len(dims))
 
 
@@ -252,21 +250,16 @@ def describe(path: Path) -> Summary:
 
 
 def _mask_slice_by_slice(kspace, data) -> np.ndarray:
-    """:func:`recon.datasets.fastmri.kspace_mask` of the mapped ``(slices, coils, x, y)`` k-space (as bools),
-    with one slice in memory at a time; each slice is checked for NaN and inf too."""
-    first = stack = None
+    """:func:`recon.datasets.fastmri.kspace_mask` of the mapped ``(slices, coils, x, y)`` k-space, with one slice
+    in memory at a time (each checked for NaN and inf): the coils are reduced slice by slice, then the mask."""
+    from recon.datasets.fastmri import kspace_mask
+
+    measured = np.empty((kspace.shape[0], 1, *kspace.shape[2:]), dtype=bool)
     for index in range(kspace.shape[0]):
         values = np.array(kspace[index], dtype=np.complex64)
         check_finite(values, data, "data")
-        measured = (values != 0).any(axis=0)
-        if first is None:
-            first = measured
-        elif stack is None and not np.array_equal(measured, first):
-            stack = np.empty((kspace.shape[0], *first.shape), dtype=bool)
-            stack[:index] = first
-        if stack is not None:
-            stack[index] = measured
-    return first if stack is None else stack
+        measured[index, 0] = (values != 0).any(axis=0)
+    return kspace_mask(measured)
 
 
 def _mapped_kspace(path):

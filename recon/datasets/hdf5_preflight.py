@@ -25,6 +25,7 @@ on demand, and a damaged chunk fails when it is read.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from pathlib import Path
@@ -37,6 +38,28 @@ MAX_DIMENSION = 2**31
 MAX_ELEMENTS = 2**42
 
 _checked: dict = {}
+
+
+def size_problem(shape, shown: str | None = None) -> tuple[str, str] | None:
+    """``(expected, got)`` when a declared ``shape`` breaks :data:`MAX_DIMENSION` (or is negative) or
+    :data:`MAX_ELEMENTS`, else ``None``: the one size check of every reader's preflight (HDF5, BART headers,
+    TIFF pages, MAT v5 elements). ``shown`` is how the message names the shape (default ``shape (...)``).
+
+    >>> size_problem((10**12, 8))
+    ('dimensions of at most 2147483648', 'shape (1000000000000, 8)')
+    >>> size_problem([2**21] * 3, shown="dims [...]")
+    ('at most 4398046511104 elements', 'dims [...] (9.22e+18 elements)')
+    >>> size_problem((60, 365)) is None
+    True
+    """
+    shape = tuple(int(n) for n in shape)
+    shown = f"shape {shape}" if shown is None else shown
+    if any(n < 0 or n > MAX_DIMENSION for n in shape):
+        return f"dimensions of at most {MAX_DIMENSION}", shown
+    elements = math.prod(shape)
+    if elements > MAX_ELEMENTS:
+        return f"at most {MAX_ELEMENTS} elements", f"{shown} ({elements:.3g} elements)"
+    return None
 
 
 def preflight(path, *, timeout: float = 5.0, allow_links: bool = False, check_links: bool = True) -> None:
@@ -185,15 +208,11 @@ def _outside(folder: Path, base: Path, filename: str) -> Path | None:
 
 def _dataset(node, name, folder, base, size, allow_links, check_links, problems) -> None:
     shape = node.shape or ()
-    if any(n > MAX_DIMENSION for n in shape):
-        problems.append((name, f"dimensions of at most {MAX_DIMENSION}", f"shape {shape}"))
+    too_large = size_problem(shape)
+    if too_large is not None:
+        problems.append((name, *too_large))
         return
-    elements = 1
-    for n in shape:
-        elements *= int(n)
-    if elements > MAX_ELEMENTS:
-        problems.append((name, f"at most {MAX_ELEMENTS} elements", f"shape {shape} ({elements:.3g} elements)"))
-        return
+    elements = math.prod(int(n) for n in shape)
     if node.is_virtual:
         if not check_links:
             return

@@ -35,7 +35,7 @@ import zlib
 from pathlib import Path
 
 from recon.datasets.errors import InputError
-from recon.datasets.hdf5_preflight import MAX_DIMENSION, MAX_ELEMENTS
+from recon.datasets.hdf5_preflight import size_problem
 
 HEADER_BYTES = 128
 MI_MATRIX, MI_COMPRESSED = 14, 15
@@ -160,11 +160,10 @@ def _matrix(stream, count: int, label, order: str, where: str, depth: int) -> No
     shape = tuple(struct.unpack(f"{order}{len(dims) // 4}i", dims[:len(dims) // 4 * 4]))
     name = _element(stream, end, order, label or where, "its name", keep=True)[1].decode("latin-1")
     label = label or name or where
-    if any(n < 0 for n in shape) or any(n > MAX_DIMENSION for n in shape):
-        raise _Refusal(label, f"dimensions of at most {MAX_DIMENSION}", f"shape {shape}")
+    too_large = size_problem(shape)
+    if too_large is not None:
+        raise _Refusal(label, *too_large)
     elements = math.prod(shape)
-    if elements > MAX_ELEMENTS:
-        raise _Refusal(label, f"at most {MAX_ELEMENTS} elements", f"shape {shape} ({elements:.3g} elements)")
     if kind in NUMERIC:
         for part in ("real", "imaginary")[:1 + is_complex]:
             if elements == 0 and stream.position == end:

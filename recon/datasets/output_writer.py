@@ -85,7 +85,7 @@ class OutputWriter:
                 array = array.astype(np.uint8)
             count = array.shape[0]
             self._grow(name, array, axis=0)
-            if name == "reference":
+            if name == "reference" and not self.slices:
                 self.file[name].attrs["name"] = reference_name
         if samples is not None:
             self._grow("samples", np.stack([as_images(s) for s in samples]), axis=1)
@@ -113,13 +113,16 @@ class OutputWriter:
         index[axis] = slice(start, start + array.shape[axis])
         node[tuple(index)] = array
 
+    def means(self) -> dict[str, float]:
+        """Each metric's mean over every slice appended so far."""
+        return {name: float(np.mean(values)) for name, values in self.per_slice.items() if values}
+
     def finish(self, *, config_yaml: str, provenance: dict, metrics: dict | None = None) -> None:
         """Write the metrics (means over the slices, or ``metrics`` as given), config, provenance and history;
         close the file."""
         try:
             group = self.file.create_group("metrics")
-            means = {name: float(np.mean(values)) for name, values in self.per_slice.items() if values}
-            group.attrs.update({k: float(v) for k, v in (means if metrics is None else metrics).items()})
+            group.attrs.update({k: float(v) for k, v in (self.means() if metrics is None else metrics).items()})
             for name, values in self.per_slice.items():
                 group.create_dataset(name, data=np.asarray(values, dtype=np.float64))
             self.file.create_group("config").attrs["yaml"] = config_yaml

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from recon.datasets.errors import InputError
-from recon.datasets.hdf5_preflight import MAX_DIMENSION, MAX_ELEMENTS
+from recon.datasets.hdf5_preflight import size_problem
 
 UNCOMPRESSED = 1
 #: The most a codec can expand its stored bytes: deflate 258 bytes per 2 bits (1032), LZW at most 4096 bytes
@@ -77,11 +77,10 @@ def check_page(page, number: int, path, size: int) -> None:
     layout = getattr(page, "keyframe", None) or page      # a TiffFrame keeps its tags on its key page
     shape = tuple(int(n) for n in page.shape)
     field = f"page {number} ImageWidth/ImageLength"
-    if any(n > MAX_DIMENSION for n in shape):
-        raise InputError(path, field, f"dimensions of at most {MAX_DIMENSION}", f"shape {shape}")
+    too_large = size_problem(shape)
+    if too_large is not None:
+        raise InputError(path, field, *too_large)
     elements = math.prod(shape)
-    if elements > MAX_ELEMENTS:
-        raise InputError(path, field, f"at most {MAX_ELEMENTS} elements", f"shape {shape} ({elements:.3g} elements)")
     offsets = np.asarray(page.dataoffsets, dtype=np.uint64).reshape(-1)
     counts = np.asarray(page.databytecounts, dtype=np.uint64).reshape(-1)
     offsets, counts = offsets[:counts.size], counts[:offsets.size]

@@ -232,7 +232,8 @@ def solve_input(config: dict, measurement, *, device: str = "cpu", callback=None
         samples = None if samples is None else torch.stack([as_stacks(s, read)[0] for s in samples])
     shown_truth = on_grid(image, measurement, grid, "ground_truth")
     shown_reference = on_grid(image, measurement, grid, "reference")
-    scored, shown = image, replace(measurement, ground_truth=shown_truth, reference=shown_reference)
+    on_image = replace(measurement, ground_truth=shown_truth, reference=shown_reference)
+    scored, shown = image, on_image
     if measurement.modality == "deblur":
         from recon.experiments.deblur_stacks import as_slices
 
@@ -250,14 +251,13 @@ def solve_input(config: dict, measurement, *, device: str = "cpu", callback=None
         elif reference_segmentation is not None:
             say(f"{name}: the reference segmentation is {tuple(reference_segmentation.shape[-2:])}, the image "
                 f"{tuple(segmentation.shape[-2:])}; MCC not scored")
-    for given, on_image, what in ((measurement.ground_truth, shown_truth, "ground truth"),
-                                  (measurement.reference, shown_reference, measurement.reference_name or "reference")):
-        if given is not None and on_image is None:
+    for given, moved, what in ((measurement.ground_truth, shown_truth, "ground truth"),
+                               (measurement.reference, shown_reference, measurement.reference_name or "reference")):
+        if given is not None and moved is None:
             say(f"{name}: the {what} covers another field of view than operator.image_shape x pixel_size; "
                 "not scored")
     reference = shown_truth if shown_truth is not None else shown_reference
     reference_name = "ground truth" if measurement.ground_truth is not None else (measurement.reference_name
                                                                                   or "reference")
-    shown_all = replace(measurement, ground_truth=shown_truth, reference=shown_reference)
-    return SolvedInput(config, shown_all, result, image, std, samples, segmentation, metrics, per_slice, measured,
+    return SolvedInput(config, on_image, result, image, std, samples, segmentation, metrics, per_slice, measured,
                        reference, reference_name)

@@ -91,8 +91,7 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
                       "started": started_at, "seconds": seconds, "device": device, "streamed_slices": slices,
                       "streamed_chunk": chunk}
         writer.finish(config_yaml=config_to_yaml(config), provenance=provenance)
-    means = {metric: sum(values) / len(values) for metric, values in writer.per_slice.items() if values}
-    return means, seconds, provenance["iterations"], provenance["stop_reason"]
+    return writer.means(), seconds, provenance["iterations"], provenance["stop_reason"]
 
 
 def solved_chunk(config: dict, source, indices: range, *, device: str, say, name: str, operators: dict):

@@ -89,9 +89,6 @@ def reproduce(name: str, *, quick: bool = False, output_dir="reproduce-output", 
     :raises ValueError: for an unknown table or a failed cell; :class:`FileExistsError` for an existing output
         without ``overwrite`` (checked before any cell runs).
     """
-    import dask
-    import distributed  # noqa: F401 - its config defaults, before the override below
-
     from recon._version import __version__
     from recon.datasets.atomic import atomic_output
     from recon.figures import pyplot
@@ -103,11 +100,7 @@ def reproduce(name: str, *, quick: bool = False, output_dir="reproduce-output", 
         for path in paths.values():
             if path.exists():
                 raise FileExistsError(f"{path} exists (pass --overwrite to replace it)")
-    # Worker processes that may start their own children: reading an HDF5 input checks it in a forked child
-    # (recon.datasets.hdf5_preflight), which a daemonic worker may not have. (dask.config.set removes on exit
-    # every key that was missing on entry: distributed is imported above so that its defaults are not among them.)
-    with dask.config.set({"distributed.worker.daemon": False}), \
-            dask_client(workers=workers, scheduler=scheduler, processes=processes) as client:
+    with dask_client(workers=workers, scheduler=scheduler, processes=processes) as client:
         worker_count = len(client.scheduler_info()["workers"])
         started = time.perf_counter()
         values, cell_seconds = compute_cells(table, quick, client, label=name, quiet=quiet)
