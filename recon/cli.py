@@ -85,10 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("experiment", metavar="EXPERIMENT", help="shipped config name or YAML path")
     batch.add_argument("inputs", nargs="+", metavar="INPUT", help="input files, globs (quoted) or folders")
     batch.add_argument("--output-dir", required=True, metavar="DIR", help="folder for the outputs and the summary")
-    where = batch.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=_positive_int, metavar="N",
-                       help="local worker processes, one torch thread each (default: one per CPU)")
-    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
+    _add_cluster_options(batch)
     batch.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override a config value by its dotted key (repeatable)")
     batch.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where tasks compute (default: cpu)")
@@ -178,10 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--list", action="store_true", help="name the tables, one line each, and exit")
     reproduce.add_argument("--quick", action="store_true",
                            help="the scaled-down version (under a minute on one core)")
-    reproduce_where = reproduce.add_mutually_exclusive_group()
-    reproduce_where.add_argument("--workers", type=_positive_int, metavar="N",
-                                 help="local worker processes, one torch thread each (default: one per CPU)")
-    reproduce_where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
+    _add_cluster_options(reproduce)
     reproduce.add_argument("--output-dir", default="reproduce-output", metavar="DIR",
                            help="folder for the tables and the figure (default: %(default)s)")
     reproduce.add_argument("--overwrite", action="store_true", help="replace existing outputs")
@@ -242,6 +236,14 @@ def _run_run(args) -> int:
     run_experiment(config, input_path=args.input, output_path=args.output, device=args.device,
                    overwrite=args.overwrite, quiet=args.quiet, echo=print, max_memory=_max_memory(args))
     return 0
+
+
+def _add_cluster_options(command) -> None:
+    """``--workers N`` or ``--scheduler ADDRESS``: where ``recon batch`` and ``recon reproduce`` run their tasks."""
+    where = command.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=_positive_int, metavar="N",
+                       help="local worker processes, one torch thread each (default: one per CPU)")
+    where.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://host:8786")
 
 
 def _run_batch(args) -> int:
