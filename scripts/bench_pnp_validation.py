@@ -1,6 +1,6 @@
 """Choose the parameters of ``recon bench pnp`` on validation images (never on the test images it scores).
 
-    python scripts/bench_pnp_validation.py [--size 256] [--denoisers GENERAL PHANTOM]
+    python scripts/bench_pnp_validation.py [--size 256] [--denoisers DEBLUR PHANTOM]
 
 The same problem builders as the bench (recon.bench.pnp_problems) on the validation
 split: COULE-like phantoms of seed 2 for CT, ``chelsea`` and ``china`` (central square) for
@@ -68,10 +68,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", type=int, default=256)
     parser.add_argument("--denoisers", nargs=2, default=["drunet-small-general", "drunet-small-phantom"],
-                        metavar=("GENERAL", "PHANTOM"))
+                        metavar=("DEBLUR", "PHANTOM"))
     args = parser.parse_args()
     torch.set_num_threads(1)
-    setup = PnPSetup(size=args.size, general_denoiser=args.denoisers[0], phantom_denoiser=args.denoisers[1])
+    setup = PnPSetup(size=args.size, deblur_denoiser=args.denoisers[0], phantom_denoiser=args.denoisers[1])
     for problem, algorithms in GRIDS.items():
         problems = validation_problems(problem, setup)
         denoiser = load_denoiser(problems[0].denoiser)

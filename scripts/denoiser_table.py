@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 SIGMAS = (15, 25, 50)
-METHODS = ("drunet-small-general", "drunet-small-phantom", "bm3d")
+METHODS = ("drunet-small-general", "drunet-small-photo", "drunet-small-phantom", "bm3d")
 
 
 def test_images() -> dict[str, dict[str, torch.Tensor]]:

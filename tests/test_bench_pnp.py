@@ -8,11 +8,11 @@ import math
 import pytest
 import torch
 
-from recon.bench.pnp_problems import (ADMM_PAIR, CT, DEBLUR, DENOISER, HQS_PAIR, PnPSetup, ct_problem, deblur_problem,
-                                      hqs_schedule)
+from recon.bench.pnp_problems import (ADMM_PAIR, CT, DEBLUR, DENOISER, HQS_PAIR, SHIPPED_PAIR, PnPSetup, ct_problem,
+                                      deblur_problem, hqs_schedule)
 from recon.bench.trace import psnr_db
 
-SHIPPED = ("drunet-small-general", "drunet-small-phantom")
+SHIPPED = ("drunet-small-general", "drunet-small-photo", "drunet-small-phantom")
 
 
 def _random_denoiser():
@@ -49,7 +49,8 @@ def test_small_pnp_bench_beats_its_input(small_pnp_run):
     for problem in (DEBLUR, CT):
         runs = [r for r in records if r["problem"] == problem]
         assert {(r["library"], r["method"]) for r in runs} == {
-            (lib, pair[i]) for pair in (HQS_PAIR, ADMM_PAIR) for i, lib in enumerate(("recon", "deepinv"))}
+            (lib, pair[i]) for pair in (HQS_PAIR, ADMM_PAIR) for i, lib in enumerate(("recon", "deepinv"))} | (
+            {("recon", SHIPPED_PAIR[0])} if problem == DEBLUR else set())
         for r in runs:
             assert r["iterations"] == 5
             assert math.isfinite(r["best_psnr_db"]) and r["best_psnr_db"] > baseline[problem] + 0.5, r
@@ -94,7 +95,8 @@ def shared_denoiser_runs():
 def test_recon_and_deepinv_call_the_same_denoiser_object(shared_denoiser_runs):
     for records, calls in shared_denoiser_runs.values():
         assert {r.library for r in records} == {"recon", "deepinv"}
-        assert calls == sum(r.iterations for r in records) + 1 == 4 * 3 + 1   # + the untimed warm-up call
+        assert calls == sum(r.iterations for r in records) + 1 == len(records) * 3 + 1   # + the untimed warm-up
+        assert len(records) == 4 + (records[0].problem == DEBLUR)      # deblurring: also deblur-pnp's schedule
         for r in records:   # each run's own tally was hooked on the object given, and saw its calls
             assert r.note.split("denoiser ")[1].startswith("3 calls"), r.note
 
@@ -113,3 +115,19 @@ def test_deblur_runs_are_the_same_iteration(shared_denoiser_runs):
     by = {r.method: r.trace.psnr_db for r in records}
     for mine, theirs in (HQS_PAIR, ADMM_PAIR):
         assert by[mine] == pytest.approx(by[theirs], abs=0.02)
+
+
+def test_the_shipped_pair_runs_deblur_pnps_schedule_against_deepinvs_dpir():
+    """recon as it ships (deblur-pnp's HQS schedule, chosen on validation photographs) against DPIR as deepinv
+    ships it: the schedule the bench's third pair compares."""
+    from recon.experiments.config import load_experiment
+
+    problem = deblur_problem(PnPSetup(size=32))
+    config = load_experiment("deblur-pnp")
+    shipped = problem.shipped
+    assert (shipped.sigma_start, shipped.sigma_end, shipped.strength, shipped.iterations, shipped.nonnegative) == (
+        config["prior"]["sigma_start"], config["prior"]["sigma"], config["prior"]["strength"],
+        config["solver"]["max_iter"], True)
+    assert SHIPPED_PAIR[1] == HQS_PAIR[1]                 # deepinv's side: the DPIR run of the first pair
+    assert ct_problem(PnPSetup(size=32, n_views=8)).shipped is None
+    assert deblur_problem(PnPSetup(size=32, max_iter=5)).shipped.iterations == 5

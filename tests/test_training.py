@@ -147,3 +147,34 @@ def test_recon_train_checks_the_kind_against_the_config(tmp_path, capsys):
     assert "recon train diffusion needs network.kind edm-drunet and data.noise edm" in capsys.readouterr().err
     assert main(["train", "denoiser", "diffusion-phantom", "--output-dir", str(tmp_path), "--quiet"]) == 2
     assert "edm-drunet is a diffusion model; use recon train diffusion" in capsys.readouterr().err
+
+
+def test_fine_tuning_starts_from_the_given_weights_and_the_manifest_names_them(straight, tmp_path):
+    folder, _ = straight
+    start = folder / "tiny.safetensors"
+    tuned = denoiser_training.train_denoiser(
+        load_training_config("denoiser-phantom", TINY + ["training.steps=1", "training.learning_rate=1e-9",
+                                                         f"training.initial_weights={start}", "name=tuned"]),
+        tmp_path, device="cpu", progress=False, command="test")
+    assert tuned["training"]["initial_weights"] == {"name": "tiny", "sha256": sha256_of(start)}
+    before, _ = load_network(str(start))
+    after, _ = load_network(str(tmp_path / "tuned.safetensors"))
+    for (name, old), new in zip(before.state_dict().items(), after.state_dict().values()):
+        torch.testing.assert_close(new, old, atol=1e-6, rtol=0, msg=name)     # one step of 1e-9 from the start
+    scratch = denoiser_training.train_denoiser(
+        load_training_config("denoiser-phantom", TINY + ["training.steps=1", "name=scratch"]), tmp_path / "scratch",
+        device="cpu", progress=False, command="test")
+    assert "initial_weights" not in scratch["training"]
+
+
+def test_fine_tuning_from_another_architecture_is_one_line_naming_the_key(straight, tmp_path):
+    from recon.weights.registry import WeightsError
+
+    folder, _ = straight
+    start = folder / "tiny.safetensors"
+    wider = [item for item in TINY if not item.startswith("network.width")] + [
+        "network.width=3", f"training.initial_weights={start}"]
+    with pytest.raises(WeightsError, match=r"^training.initial_weights: .*tiny.safetensors is a small-drunet "
+                                           r".*'channels': \[2, 4\].*not the small-drunet .*'channels': \[3, 6\]"):
+        denoiser_training.train_denoiser(load_training_config("denoiser-phantom", wider), tmp_path,
+                                         device="cpu", progress=False)

@@ -7,9 +7,11 @@ denoiser object is loaded and handed to every run, recon's and deepinv's:
   DPIR iteration (``optim_builder("HQS")`` with ``PnP``: what deepinv's ``DPIR`` class
   builds, with the problem's schedule);
 * **PnP-ADMM** — recon's :func:`~recon.solvers.pnp_admm.pnp_admm` against deepinv's
-  ``optim_builder("ADMM")`` with ``PnP``.
+  ``optim_builder("ADMM")`` with ``PnP``;
+* **each as it ships** (deblurring) — recon's ``hqs`` with ``deblur-pnp``'s schedule (chosen on
+  validation photographs) against the same DPIR run, the schedule deepinv's ``DPIR`` class ships.
 
-Same start, same σs and weights, same number of iterations; the records give PSNR
+Same start, same σs and weights, same number of iterations in the first two pairs; the records give PSNR
 against cumulative solver time, the time to a common target (the lowest best PSNR of
 the problem's methods less 0.1 dB) and, in the note, how much of the time the denoiser
 took and (CT) how many :math:`A^\top A` products the data steps used. Then
@@ -32,14 +34,14 @@ import math
 import torch
 
 from recon.bench.pnp_measure import common_target, pair_ratios, traced_record, with_common_target
-from recon.bench.pnp_problems import (ADMM_PAIR, CT, DEBLUR, HQS_PAIR, PnPProblem, PnPSetup, ct_problem,
-                                      deblur_problem)
+from recon.bench.pnp_problems import (ADMM_PAIR, CT, DEBLUR, HQS_PAIR, SHIPPED_PAIR, HQSParameters, PnPProblem,
+                                      PnPSetup, ct_problem, deblur_denoiser, deblur_problem)
 from recon.bench.records import BenchRecord
 from recon.bench.trace import psnr_db
 
 
 def recon_methods(problem: PnPProblem, denoiser, setup: PnPSetup) -> list[BenchRecord]:
-    """recon's ``hqs`` and ``pnp_admm`` on ``problem`` with ``denoiser``."""
+    """recon's ``hqs`` (DPIR's schedule, and the shipped config's where the problem has one) and ``pnp_admm``."""
     from recon.solvers.common import Stopping
     from recon.solvers.hqs import hqs
     from recon.solvers.pnp_admm import pnp_admm
@@ -47,25 +49,29 @@ def recon_methods(problem: PnPProblem, denoiser, setup: PnPSetup) -> list[BenchR
     h, a = problem.hqs, problem.admm
     counted = problem.operator if problem.name == CT else None   # deblurring's data step has no AᵀA
 
-    def run_hqs(mark):
+    def run_hqs(mark, h: HQSParameters = h):
         hqs(problem.y, problem.operator, denoiser, sigma_start=h.sigma_start, sigma_end=h.sigma_end,
-            strength=h.strength, x0=problem.x0, stopping=Stopping(max_iter=h.iterations),
+            strength=h.strength, x0=problem.x0, nonnegative=h.nonnegative, stopping=Stopping(max_iter=h.iterations),
             callback=lambda k, x: mark(x))
 
     def run_admm(mark):
         pnp_admm(problem.y, problem.operator, denoiser, sigma=a.sigma, penalty=a.penalty, x0=problem.x0,
                  stopping=Stopping(max_iter=a.iterations), callback=lambda k, x: mark(x))
 
-    return [traced_record(problem, HQS_PAIR[0], "recon", run_hqs, setup, denoiser=denoiser, operator=counted,
-                          note=_hqs_note(problem)),
-            traced_record(problem, ADMM_PAIR[0], "recon", run_admm, setup, denoiser=denoiser, operator=counted,
-                          note=_admm_note(problem))]
+    records = [traced_record(problem, HQS_PAIR[0], "recon", run_hqs, setup, denoiser=denoiser, operator=counted,
+                             note=_hqs_note(h)),
+               traced_record(problem, ADMM_PAIR[0], "recon", run_admm, setup, denoiser=denoiser, operator=counted,
+                             note=_admm_note(problem))]
+    if problem.shipped is not None:
+        records.append(traced_record(problem, SHIPPED_PAIR[0], "recon",
+                                     lambda mark: run_hqs(mark, problem.shipped), setup, denoiser=denoiser,
+                                     operator=counted, note=_hqs_note(problem.shipped)))
+    return records
 
 
-def _hqs_note(problem: PnPProblem) -> str:
-    h = problem.hqs
+def _hqs_note(h: HQSParameters) -> str:
     return (f"sigma {255 * h.sigma_start:.0f}->{255 * h.sigma_end:.3g}/255, strength {h.strength:g}, "
-            f"{h.iterations} it.")
+            f"{h.iterations} it.{', nonnegative' if h.nonnegative else ''}")
 
 
 def _admm_note(problem: PnPProblem) -> str:
@@ -90,7 +96,7 @@ def solve_problem(problem: PnPProblem, denoiser, setup: PnPSetup, echo=print) ->
              f"best {records[-1].best_psnr_db or float('nan'):.2f} dB")
     baseline = psnr_db(problem.baseline_image, problem.truth)
     records = with_common_target(records, common_target(records, baseline))
-    for method, pair_target, mine, theirs in pair_ratios(records, (HQS_PAIR, ADMM_PAIR)):
+    for method, pair_target, mine, theirs in pair_ratios(records, (HQS_PAIR, ADMM_PAIR, SHIPPED_PAIR)):
         ratio = f"{theirs / mine:.2f}×" if mine and theirs else "—"
         echo(f"  recon {method} against deepinv: to {pair_target:.2f} dB in {_seconds(mine)} against "
              f"{_seconds(theirs)}: {ratio} sooner")
@@ -105,7 +111,8 @@ def load_denoisers(setup: PnPSetup) -> dict[str, object]:
     """Each denoiser the set-up names, loaded once: ``{name: denoiser}``."""
     from recon.priors.denoisers import load_denoiser
 
-    return {name: load_denoiser(name) for name in dict.fromkeys((setup.general_denoiser, setup.phantom_denoiser))}
+    names = (deblur_denoiser(setup), setup.phantom_denoiser, setup.general_denoiser)
+    return {name: load_denoiser(name) for name in dict.fromkeys(names)}
 
 
 def run(setup: PnPSetup | None = None, echo=print, denoisers: dict | None = None) -> list[BenchRecord]:

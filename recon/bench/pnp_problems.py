@@ -6,8 +6,8 @@ least-squares data term :math:`\tfrac12\|Ax - y\|^2`:
 * ``pnp-deblur``: scikit-image's ``camera`` at 256² in [0, 1] (a test image of the
   denoisers, never trained on), a Gaussian PSF of σ = 2 pixels in a 25 × 25 kernel with a
   **circular** boundary (so deepinv's ``BlurFFT`` is the same operator as recon's ``Blur``),
-  Gaussian noise σ = 0.01; start :math:`x_0 = A^\top y` (DPIR's); denoiser
-  ``drunet-small-general``.
+  Gaussian noise σ = 0.01; start :math:`x_0 = A^\top y` (DPIR's); denoiser the one
+  ``deblur-pnp`` ships (``drunet-small-photo``).
 * ``pnp-ct``: the first COULE-like test phantom (``random_phantoms(size, 1, seed=3)``) at
   256², 30 parallel views over 180°, Gaussian noise with :math:`\|n\| = 0.02\|Ax\|`; start
   the Hann-filtered FBP; denoiser ``drunet-small-phantom``. Both libraries run on recon's
@@ -52,6 +52,10 @@ DENOISER = "pnp-denoiser"
 #: (recon's method, deepinv's method): the same algorithm with the same parameters
 HQS_PAIR = ("hqs, DPIR schedule", "DPIR iteration: HQS + PnP")
 ADMM_PAIR = ("pnp_admm", "ADMM + PnP")
+#: (recon's HQS with the shipped config's schedule, deepinv's DPIR with its own): each library as it ships
+SHIPPED_PAIR = ("hqs, deblur-pnp's schedule", "DPIR iteration: HQS + PnP")
+#: The recon config whose HQS schedule (σ start and end, strength, iterations, constraint) SHIPPED_PAIR runs
+SHIPPED_DEBLUR_CONFIG = "deblur-pnp"
 
 
 @dataclass(frozen=True)
@@ -64,8 +68,9 @@ class PnPSetup:
 
     size: int = 256
     n_views: int = 30
-    general_denoiser: str = "drunet-small-general"
-    phantom_denoiser: str = "drunet-small-phantom"
+    general_denoiser: str = "drunet-small-general"   # the pnp-denoiser timings
+    phantom_denoiser: str = "drunet-small-phantom"   # pnp-ct
+    deblur_denoiser: str | None = None               # pnp-deblur; None: the one SHIPPED_DEBLUR_CONFIG ships
     max_iter: int | None = None
     budget_s: float = 60.0
     seed: int = 0
@@ -79,6 +84,7 @@ class HQSParameters:
     sigma_end: float
     strength: float
     iterations: int
+    nonnegative: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,6 +110,7 @@ class PnPProblem:
     hqs: HQSParameters
     admm: ADMMParameters
     description: str
+    shipped: HQSParameters | None = None      # the shipped config's HQS schedule, run beside DPIR's own
 
 
 def _iterations(setup: PnPSetup, default: int) -> int:
@@ -128,10 +135,36 @@ def deblur_problem(setup: PnPSetup, truth: torch.Tensor | None = None) -> PnPPro
     generator = torch.Generator().manual_seed(setup.seed)
     y = (blur.A(truth) + noise * torch.randn(truth.shape, generator=generator)).to(torch.float32)
     return PnPProblem(
-        DEBLUR, truth, y, blur, blur.A_adjoint(y), "blurred", y, _norm_squared(blur, y), setup.general_denoiser,
+        DEBLUR, truth, y, blur, blur.A_adjoint(y), "blurred", y, _norm_squared(blur, y), deblur_denoiser(setup),
         HQSParameters(sigma_start=49 / 255, sigma_end=noise, strength=0.23, iterations=_iterations(setup, 8)),
         ADMMParameters(sigma=16 / 255, penalty=0.01, iterations=_iterations(setup, 20)),
-        f"{setup.size}² camera, circular Gaussian blur sigma 2 (25x25), noise {noise:g}")
+        f"{setup.size}² camera, circular Gaussian blur sigma 2 (25x25), noise {noise:g}",
+        shipped_schedule(SHIPPED_DEBLUR_CONFIG, setup))
+
+
+def deblur_denoiser(setup: PnPSetup) -> str:
+    """The denoiser of ``pnp-deblur``: the set-up's, else the one :data:`SHIPPED_DEBLUR_CONFIG` ships."""
+    from recon.experiments.config import load_experiment
+
+    return setup.deblur_denoiser or load_experiment(SHIPPED_DEBLUR_CONFIG)["prior"]["denoiser"]
+
+
+def shipped_schedule(config_name: str, setup: PnPSetup) -> HQSParameters:
+    """The HQS schedule of a shipped PnP config (chosen on validation images), as :func:`~recon.solvers.hqs.hqs`
+    takes it.
+
+    >>> shipped_schedule("deblur-pnp", PnPSetup()).nonnegative
+    True
+    """
+    from recon.experiments.config import load_experiment
+
+    config = load_experiment(config_name)
+    prior, solver = config["prior"], config["solver"]
+    if solver["kind"] != "hqs":
+        raise ValueError(f"{config_name}: solver.kind is {solver['kind']!r}, not hqs")
+    return HQSParameters(sigma_start=prior["sigma_start"], sigma_end=prior["sigma"], strength=prior["strength"],
+                         iterations=_iterations(setup, solver["max_iter"]),
+                         nonnegative=solver["constraint"] == "nonnegative")
 
 
 def ct_problem(setup: PnPSetup, truth: torch.Tensor | None = None) -> PnPProblem:

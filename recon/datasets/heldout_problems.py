@@ -12,7 +12,8 @@ builders and scores apply unchanged. The images come from
 * :func:`gaussian_deblur`: natural photographs (central square resized to 256²), a
   Gaussian PSF of σ = 2 pixels, reflected boundary, white noise σ = 0.01;
 * :func:`simulated_mri`: matplotlib's MR slice ``s1045`` (validation only) through 8
-  birdcage coils, 4× (or 6×) random columns with an 8 % centre, 1 % noise;
+  birdcage coils, 4× (or 6×) random columns with an 8 % centre, 1 % noise (:func:`mri_validation`:
+  both);
 * :func:`brain_mri`: the real 8-coil brain of ``testdata/mri`` (test), 4× undersampled
   the same way; the reference is the root-sum-of-squares of its fully sampled columns.
 
@@ -151,6 +152,11 @@ def band_limited_mri(image: torch.Tensor, name: str, *, coils: int = 8, noise: f
                        metadata={"description": f"{name} through {coils} simulated coils, {acceleration:g}x random "
                                                 f"columns, {noise:.0%} noise",
                                  "noise_sigma": relative_noise_sigmas(clean, noise)})
+
+
+def mri_validation() -> list[Measurement]:
+    """The MRI validation scans PnP and TV are tuned on: :func:`simulated_mri` at 4× and at 6×."""
+    return [simulated_mri(), simulated_mri(acceleration=6)]
 
 
 def brain_mri(path, *, seed: int = 0, equispaced: bool = False) -> Measurement:

@@ -1,11 +1,14 @@
 r"""The images denoisers are trained, tuned and tested on, all installed from package registries.
 
-Three families, each split once and for all into ``train``, ``validation`` and
+The image families, each split once and for all into ``train``, ``validation`` and
 ``test`` (a test image is never trained on; the weights manifest names the
 split):
 
-* **natural**: scikit-image's photographs, scikit-learn's two sample photographs
-  and matplotlib's portrait of Grace Hopper;
+* **natural**: scikit-image's photographs, scikit-learn's two sample photographs,
+  matplotlib's portrait of Grace Hopper and, for training only, the photographs among
+  Debian's desktop wallpapers (:data:`DEBIAN_PHOTOGRAPHS`, ``apt-get install
+  plasma-workspace-wallpapers mate-backgrounds libjxl-testdata``), box-averaged so the
+  longer side is at most :data:`PHOTOGRAPH_SIDE` pixels;
 * **medical**: the CT, MR and radiograph slices of ``pydicom``'s and
   ``pydicom-data``'s test files;
 * **phantom**: :func:`recon.datasets.phantoms.random_phantoms` (COULE-like,
@@ -15,8 +18,8 @@ split):
 
 Every image is grayscale ``float32`` in [0, 1] (min–max scaled), as a numpy
 array. Sources whose package is missing (scikit-learn, pydicom-data: the
-``train`` extra) are left out with a warning rather than failing, so the test
-images (scikit-image and matplotlib only) are always there.
+``train`` extra; the Debian packages) are left out with a warning rather than
+failing, so the test images (scikit-image and matplotlib only) are always there.
 
 >>> sorted(SPLITS["natural"]["test"])
 ['astronaut', 'camera', 'coffee', 'grace_hopper']
@@ -33,11 +36,27 @@ import warnings
 
 import numpy as np
 
+#: Photographs (not drawings or renders) among Debian's wallpaper and test-image packages, by name: the
+#: installed file, or the folder holding one wallpaper's sizes (the largest is read). Training split only.
+DEBIAN_PHOTOGRAPHS = {
+    **{f"plasma-{name}": f"/usr/share/wallpapers/{name}/contents/images"
+       for name in ("BytheWater", "ColdRipple", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey", "Kite",
+                    "OneStandsOut", "Path", "Volna", "summer_1am")},
+    **{f"mate-{name}": f"/usr/share/backgrounds/mate/nature/{name}.jpg"
+       for name in ("Aqua", "Blinds", "Dune", "FreshFlower", "Garden", "GreenMeadow", "LadyBird", "RainDrops",
+                    "Storm", "TwoWings", "Wood", "YellowFlower")},
+    "jxl-flower": "/usr/share/libjxl-testdata/jxl/flower/flower.png",
+    **{f"jxl-{name}": f"/usr/share/libjxl-testdata/external/wesaturate/500px/{name}_srgb8.png"
+       for name in ("cvo9xd_keong_macan", "tmshre_riaphotographs", "u76c0g_bliznaca")},
+}
+#: Longest side of a Debian photograph after box averaging by a whole factor (near the test images' 512).
+PHOTOGRAPH_SIDE = 1024
+
 SPLITS = {
     "natural": {
         "train": ["brick", "grass", "gravel", "coins", "moon", "page", "text", "clock", "rocket",
                   "motorcycle_left", "motorcycle_right", "hubble_deep_field", "immunohistochemistry",
-                  "retina", "cell", "flower"],
+                  "retina", "cell", "flower", *DEBIAN_PHOTOGRAPHS],
         "validation": ["chelsea", "china"],
         "test": ["camera", "astronaut", "coffee", "grace_hopper"],
     },
@@ -63,7 +82,27 @@ def _unit(image: np.ndarray) -> np.ndarray:
     return ((image - low) / max(high - low, 1e-12)).astype(np.float32)
 
 
+def _debian_photograph(name: str) -> np.ndarray:
+    """A Debian photograph as RGB, averaged over ``k × k`` boxes (the least ``k`` within :data:`PHOTOGRAPH_SIDE`)."""
+    from pathlib import Path
+
+    from PIL import Image
+
+    path = Path(DEBIAN_PHOTOGRAPHS[name])
+    if path.is_dir():
+        sizes = sorted(path.iterdir(), key=lambda file: file.stat().st_size)
+        if not sizes:
+            raise FileNotFoundError(f"no image in {path}")
+        path = sizes[-1]
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        factor = -(-max(image.size) // PHOTOGRAPH_SIDE)
+        return np.asarray(image.reduce(factor) if factor > 1 else image)
+
+
 def _natural(name: str) -> np.ndarray:
+    if name in DEBIAN_PHOTOGRAPHS:
+        return _debian_photograph(name)
     if name in ("china", "flower"):
         from sklearn.datasets import load_sample_image
 

@@ -31,7 +31,7 @@ def heldout_measurements(problem: str, testdata: Path = Path(".")):
     brain = testdata / "mri" / "brain_alias_8ch.mat"
     if not brain.exists():
         raise FileNotFoundError(f"mri: {brain} not found (set --testdata)")
-    return [h.simulated_mri(), h.simulated_mri(acceleration=6)], h.brain_mri(brain)
+    return h.mri_validation(), h.brain_mri(brain)
 
 
 def evaluate(config_name: str, overrides: dict, measurement) -> dict:

@@ -80,7 +80,8 @@ def measurement(spec: tuple):
     * ``("ct", split, count, size)``: :func:`~recon.datasets.heldout_problems.few_view_ct`;
     * ``("ct-shepp-logan", size)``: the modified Shepp–Logan phantom through the same scan;
     * ``("deblur", split)``: :func:`~recon.datasets.heldout_problems.gaussian_deblur`'s photographs;
-    * ``("mri", split)``: validation, the simulated scan at 4× and 6× (a list); test, the real brain.
+    * ``("mri", split)``: validation, :func:`~recon.datasets.heldout_problems.mri_validation` (the simulated scan
+      at 4× and 6×, a list); test, the real brain.
     """
     from recon.datasets import heldout_problems
 
@@ -96,7 +97,7 @@ def measurement(spec: tuple):
         return heldout_problems.gaussian_deblur(spec[1])[0]
     if kind == "mri":
         if spec[1] == "validation":
-            return [heldout_problems.simulated_mri(), heldout_problems.simulated_mri(acceleration=6)]
+            return heldout_problems.mri_validation()
         from recon.reproduce.mri_tutorial import brain_path
 
         return heldout_problems.brain_mri(brain_path())

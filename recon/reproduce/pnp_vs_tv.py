@@ -28,8 +28,10 @@ GRIDS = {   # problem -> method -> [(config, {key: candidate values})]: every co
     },
     "deblur": {
         "tv": [("deblur-tv", {"prior.strength": [0.0003, 0.0006, 0.001, 0.002, 0.003]})],
-        "pnp": [("deblur-pnp", {"solver.kind": ["hqs"], "prior.sigma": [0.005, 0.01, 0.02],
-                                "prior.strength": [0.1, 0.25, 0.5], "solver.max_iter": [8, 16]})],
+        "pnp": [("deblur-pnp", {"solver.kind": ["hqs"],
+                                "prior.denoiser": ["drunet-small-general", "drunet-small-photo"],
+                                "prior.sigma": [0.0025, 0.005, 0.01], "prior.strength": [0.1, 0.25, 0.5, 1.0],
+                                "solver.max_iter": [3, 4, 8]})],
     },
     "mri": {
         "tv": [("mri-tv", {"prior.strength": [0.003, 0.006, 0.01, 0.02, 0.04]})],

@@ -70,6 +70,10 @@ TRAINING = Section({
     "checkpoint_every": Field(int, 500, minimum=1, doc="Steps between checkpoints."),
     "time_limit": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
                         doc="Stop (and export) after this many seconds; null: run every step."),
+    "initial_weights": Field(str, None, nullable=True,
+                             doc="Fine-tune: start from these weights (a shipped model's name or a .safetensors "
+                                 "file of the same architecture and size) instead of random ones; null: from scratch. "
+                                 "A resumed run takes its checkpoint's weights."),
 }, doc="The optimisation.")
 
 DENOISER_TRAINING_SCHEMA = Section({

@@ -164,15 +164,18 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data, training = config["data"], config["training"]
     volumes = data["radar"] > 0
-    if volumes != (config["network"]["spatial_dims"] == 3) or (volumes and any(data[f] > 0 for f in FAMILIES[:3])):
+    images_too = any(data[family] > 0 for family in FAMILIES if family != "radar")
+    if volumes != (config["network"]["spatial_dims"] == 3) or (volumes and images_too):
         raise ValueError("data.radar: radar volumes train a 3D network alone (network.spatial_dims=3, the image "
                          "shares 0), and a 3D network trains on them alone")
     torch.manual_seed(training["seed"])
     architecture, arguments = network_arguments(config["network"])
     network = build_network(architecture, arguments).to(device)
+    initial = initial_weights(network, architecture, arguments, training["initial_weights"])
     optimiser = torch.optim.Adam(network.parameters(), lr=training["learning_rate"])
     generator = torch.Generator().manual_seed(training["seed"])
-    train_images = {family: list(named.values()) for family, named in _family_images(data, "train").items()}
+    train_named = _family_images(data, "train")
+    train_images = {family: list(named.values()) for family, named in train_named.items()}
     sampler = PatchSampler(train_images, {f: data[f] for f in FAMILIES}, patch=data["patch"], generator=generator)
     val_clean, val_noisy = _validation_set(data, training["seed"])
     sigma_range = (data["sigma_range"][0] / 255.0, data["sigma_range"][1] / 255.0)
@@ -244,8 +247,9 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
             "host": platform.processor() or platform.machine(),
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
+            **({"initial_weights": initial} if initial else {}),
         },
-        "data": _data_manifest(data),
+        "data": _data_manifest(data, {family: sorted(named) for family, named in train_named.items()}),
         "validation": {"psnr_db": history["validation_psnr"][-1] if history["validation_psnr"] else None,
                        "sigma_255": data["validation_sigma"]},
     }
@@ -253,8 +257,26 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     return entry
 
 
-def _data_manifest(data: dict) -> dict:
-    """Which images were trained on, tuned on and held out, for the manifest."""
+def initial_weights(network, architecture: str, arguments: dict, name_or_path: str | None) -> dict | None:
+    """Load ``name_or_path`` (a shipped model or a file) into ``network`` before training; returns what it was, for
+    the manifest.
+
+    The file must hold the same architecture with the same arguments: fine-tuning keeps the network's shape.
+    """
+    if name_or_path is None:
+        return None
+    from recon.weights.registry import WeightsError, load_network, resolve, sha256_of
+
+    start, description = load_network(name_or_path)
+    if description.get("architecture") != architecture or description.get("arguments") != arguments:
+        raise WeightsError(f"training.initial_weights: {name_or_path} is a {description.get('architecture')} "
+                           f"{description.get('arguments')}, not the {architecture} {arguments} this config trains")
+    network.load_state_dict(start.state_dict())
+    return {"name": description["name"], "sha256": sha256_of(resolve(name_or_path)[0])}
+
+
+def _data_manifest(data: dict, trained_on: dict[str, list[str]]) -> dict:
+    """Which images were trained on (``trained_on``: those found), tuned on and held out, for the manifest."""
     from recon.datasets.image_sources import RADAR_GRID, RADAR_SEEDS, SPLITS
 
     out = {}
@@ -273,5 +295,5 @@ def _data_manifest(data: dict) -> dict:
                            "validation": f"random_phantoms(size, n, seed={PHANTOM_SEEDS['validation']})",
                            "test": f"random_phantoms(size, n, seed={PHANTOM_SEEDS['test']})"}
         else:
-            out[family] = {"share": data[family], **SPLITS[family]}
+            out[family] = {"share": data[family], **SPLITS[family], "train": trained_on.get(family, [])}
     return out

@@ -16,8 +16,8 @@ Every failure is a :class:`WeightsError` whose message is one line naming the fi
 what was expected.
 
 >>> sorted(shipped_models())      # doctest: +NORMALIZE_WHITESPACE
-['drunet-small-general', 'drunet-small-phantom', 'drunet3d-small-radar', 'edm-small-natural', 'edm-small-phantom',
- 'lpn-laplace-l2', 'lpn-laplace-pm', 'lpn-phantom', 'tv-weights-ct', 'unrolled-galaxy-admm',
+['drunet-small-general', 'drunet-small-phantom', 'drunet-small-photo', 'drunet3d-small-radar', 'edm-small-natural',
+ 'edm-small-phantom', 'lpn-laplace-l2', 'lpn-laplace-pm', 'lpn-phantom', 'tv-weights-ct', 'unrolled-galaxy-admm',
  'unrolled-limited-angle-lpd']
 >>> network, entry = load_network("drunet-small-phantom")
 >>> entry["architecture"], entry["sha256"] == sha256_of(WEIGHTS_DIR / entry["file"])
