@@ -178,3 +178,8 @@ def test_fine_tuning_from_another_architecture_is_one_line_naming_the_key(straig
                                            r".*'channels': \[2, 4\].*not the small-drunet .*'channels': \[3, 6\]"):
         denoiser_training.train_denoiser(load_training_config("denoiser-phantom", wider), tmp_path,
                                          device="cpu", progress=False)
+    with pytest.raises(WeightsError, match=r"^training.initial_weights: no-such-model: no such weights file, and not "
+                                           r"a shipped model"):
+        denoiser_training.train_denoiser(load_training_config("denoiser-phantom", TINY + [
+            "training.initial_weights=no-such-model"]), tmp_path / "never", device="cpu", progress=False)
+    assert not (tmp_path / "never").exists()                 # nothing written before the start is found

@@ -160,7 +160,6 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     from recon.weights.registry import sha256_of
 
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     data, training = config["data"], config["training"]
     volumes = data["radar"] > 0
@@ -172,6 +171,7 @@ def train_denoiser(config: dict, output_dir, *, device: str | None = None, progr
     architecture, arguments = network_arguments(config["network"])
     network = build_network(architecture, arguments).to(device)
     initial = initial_weights(network, architecture, arguments, training["initial_weights"])
+    output_dir.mkdir(parents=True, exist_ok=True)     # after every check of the config and the starting weights
     optimiser = torch.optim.Adam(network.parameters(), lr=training["learning_rate"])
     generator = torch.Generator().manual_seed(training["seed"])
     train_named = _family_images(data, "train")
@@ -265,9 +265,9 @@ def initial_weights(network, architecture: str, arguments: dict, name_or_path: s
     """
     if name_or_path is None:
         return None
-    from recon.weights.registry import WeightsError, load_network, resolve, sha256_of
+    from recon.weights.registry import WeightsError, load_configured_network, resolve, sha256_of
 
-    start, description = load_network(name_or_path)
+    start, description = load_configured_network("training.initial_weights", name_or_path)
     if description.get("architecture") != architecture or description.get("arguments") != arguments:
         raise WeightsError(f"training.initial_weights: {name_or_path} is a {description.get('architecture')} "
                            f"{description.get('arguments')}, not the {architecture} {arguments} this config trains")
