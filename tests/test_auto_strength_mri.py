@@ -71,12 +71,6 @@ def test_the_discrepancy_rule_meets_its_target_from_warm_started_trials():
     assert abs(residual / chosen.target - 1) < 0.05, (residual, chosen.target)
 
 
-def test_auto_for_a_volume_solved_in_3d_is_a_one_line_error():
-    scan = band_limited_mri(_phantom(32), "Shepp-Logan")
-    with pytest.raises(ValueError, match="auto chooses λ slice by slice; use operator.ndim=2"):
-        reconstruct_measurement(load_experiment("mri-tv", ["prior.strength=auto", "operator.ndim=3"]), scan)
-
-
 def test_recon_run_writes_what_auto_chose_for_a_fastmri_file(tmp_path):
     from recon.datasets.fastmri import write_fastmri
 
@@ -91,3 +85,28 @@ def test_recon_run_writes_what_auto_chose_for_a_fastmri_file(tmp_path):
     assert "noise-proportional rule" in provenance["prior_strength_auto"]
     assert provenance["noise_sigma_source"] == "estimated from the sampled k-space periphery"
     assert abs(provenance["noise_sigma"][0] / scan.metadata["noise_sigma"][0] - 1) < 0.1
+
+
+def test_correlated_coil_noise_reaches_the_image_stronger_and_auto_sees_it():
+    """The noise level auto uses is probed with the coils' own noise covariance (from the sampled periphery):
+    independent coils change nothing, coils sharing half their noise raise it (birdcage maps add it up)."""
+    from recon.experiments.auto_strength import noise_level
+    from recon.experiments.build_mri import _problems, mri_noise_levels
+
+    scan = band_limited_mri(_phantom(96), "Shepp-Logan", noise=0.0)
+    mask, config = scan.geometry.mask, load_experiment("mri-tv")
+    generator = torch.Generator().manual_seed(3)
+
+    def noise(shape):
+        return torch.complex(torch.randn(shape, generator=generator), torch.randn(shape, generator=generator)) / 2**0.5
+
+    sigma = 0.02 * float(scan.data.abs().max())
+    independent = noise(scan.data.shape)
+    shared = (independent + noise((1, 1, *scan.data.shape[-2:]))) / 2**0.5          # correlation 0.5, same σ
+    built = {name: _problems(config, scan.data + sigma * n * mask, mask, None, "cpu")
+             for name, n in (("independent", independent), ("shared", shared))}
+    levels = {name: mri_noise_levels(problems, [sigma])[0] for name, problems in built.items()}
+    y, operator, _ = built["independent"][0]
+    # ~230 periphery positions per coil estimate Ψ: its off-diagonals carry ~1/√230 of sampling noise (measured 0.964)
+    assert levels["independent"] == pytest.approx(noise_level(operator.A_adjoint, y, sigma), rel=0.06)
+    assert levels["shared"] > 1.2 * levels["independent"], levels

@@ -191,3 +191,18 @@ def test_what_a_volume_cannot_do_is_a_one_line_error(scan, tmp_path, capsys):
     text = _error(capsys, "mri-tv", "--input", cfl, "--output", out, "--set", "operator.ndim=3",
                   "--set", "operator.calibration=[8,12]")
     assert "espirit_maps_3d: the calibration block (8, 12) (depth, cols) is not measured on every read-out row" in text
+
+
+def test_auto_for_a_volume_solved_in_3d_takes_the_fixed_strength_and_says_so(scan, capsys):
+    """mri-tv's strength is auto, which chooses λ slice by slice: a volume solved in 3D takes prior.fixed_strength."""
+    short = ("operator.ndim=3", "operator.coil_maps=lowres", "solver.max_iter=20")
+    output = scan["folder"] / "tv-3d-auto.h5"
+    capsys.readouterr()
+    assert main(["run", "mri-tv", "--input", str(scan["cfl"]), "--output", str(output), "--overwrite",
+                 *[item for setting in ("output.figure=false", *short) for item in ("--set", setting)]]) == 0
+    assert ("prior.strength auto: chosen slice by slice (operator.ndim=2); a volume solved in 3D takes "
+            "prior.fixed_strength 0.01") in capsys.readouterr().out
+    with h5py.File(output) as f:
+        auto = f["reconstruction"][()]
+    np.testing.assert_array_equal(auto, run(scan, "mri-tv", *short, "prior.strength=0.01", name="tv-3d-fixed")
+                                  .transpose(1, 2, 0))

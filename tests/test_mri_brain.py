@@ -81,12 +81,12 @@ def test_fastmri_and_bart_inputs_give_identical_outputs(runs, kind):
     np.testing.assert_array_equal(runs[kind, "mri-tv"][1], runs[kind, "mri-tv-bart"][1])
 
 
-# Margins over zero-filled, as measured (PSNR dB / SSIM): equispaced SENSE +1.43 / +0.012, TV +2.43 / +0.042;
-# random SENSE +1.67 / +0.008, TV +3.25 / +0.041 (TV by coil-split ADMM; PDHG gave +2.41 / +0.040 and
-# +3.06 / +0.038 at twice the time). Asserted with a little room.
-MARGIN_DB = {("equispaced", "mri-sense"): 1.2, ("equispaced", "mri-tv"): 2.0,
+# Margins over zero-filled, as measured (PSNR dB / SSIM): equispaced SENSE +1.43 / +0.012, TV +1.58 / +0.029;
+# random SENSE +1.67 / +0.008, TV +3.27 / +0.039 (TV by coil-split ADMM with mri-tv's strength auto, λ 0.0052 and
+# 0.0053; at the fixed 0.01 TV gave +2.43 / +0.042 and +3.25 / +0.041). Asserted with a little room.
+MARGIN_DB = {("equispaced", "mri-sense"): 1.2, ("equispaced", "mri-tv"): 1.4,
              ("random", "mri-sense"): 1.4, ("random", "mri-tv"): 2.5}
-MARGIN_SSIM = {("equispaced", "mri-sense"): 0.008, ("equispaced", "mri-tv"): 0.03,
+MARGIN_SSIM = {("equispaced", "mri-sense"): 0.008, ("equispaced", "mri-tv"): 0.025,
                ("random", "mri-sense"): 0.005, ("random", "mri-tv"): 0.03}
 
 

@@ -12,7 +12,8 @@ signal that is left there moves it little (Donoho and Johnstone's MAD; for a rea
 * **k-space** (MRI): the sampled samples farthest from the centre (the outer ``periphery`` of
   radii), where an image's spectrum has decayed. The noise is circular complex with
   :math:`E|n|^2 = \sigma^2` (recon's convention, :func:`recon.datasets.simulate.add_gaussian_noise`),
-  so :math:`|n|` is Rayleigh with median :math:`\sigma\sqrt{\ln 2}`.
+  so :math:`|n|` is Rayleigh with median :math:`\sigma\sqrt{\ln 2}`. Real receive coils are not
+  independent: :func:`kspace_noise_covariance` takes their covariance from the same samples.
 
 Each returns one σ per batch item, in the data's units.
 
@@ -71,8 +72,33 @@ def kspace_noise_sigma(kspace: torch.Tensor, mask: torch.Tensor | None = None, *
     :param mask: the sampled positions ``(rows, cols)`` (default: the non-zero samples of each item).
     :param periphery: the share of sampled positions, farthest from the centre, that are used.
     """
+    return [float(outer.abs().flatten().double().median()) / math.sqrt(math.log(2))
+            for outer in _periphery_samples(kspace, mask, periphery, "kspace_noise_sigma")]
+
+
+def kspace_noise_covariance(kspace: torch.Tensor, mask: torch.Tensor | None = None, *,
+                            periphery: float = 0.1) -> list[torch.Tensor]:
+    r"""The coils' noise covariance :math:`\Psi = E[n n^\mathsf{H}]` (coils × coils, complex128) of each k-space
+    ``(batch, coils, rows, cols)``, from the samples :func:`kspace_noise_sigma` uses.
+
+    Real receive arrays have coils of unequal noise whose noise is correlated (shared inductive and
+    resistive coupling); what reaches a coil-combined image depends on both, not on σ alone.
+
+    >>> g = torch.Generator().manual_seed(0)
+    >>> white = torch.complex(torch.randn(1, 2, 64, 64, generator=g), torch.randn(1, 2, 64, 64, generator=g))
+    >>> mixed = torch.stack([white[:, 0], 0.6 * white[:, 0] + 0.8 * white[:, 1]], dim=1)   # correlation 0.6
+    >>> psi = kspace_noise_covariance(mixed)[0]
+    >>> round(float((psi[0, 1] / (psi[0, 0] * psi[1, 1]).sqrt()).real), 1)
+    0.6
+    """
+    return [outer.to(torch.complex128) @ outer.to(torch.complex128).conj().T / outer.shape[1]
+            for outer in _periphery_samples(kspace, mask, periphery, "kspace_noise_covariance")]
+
+
+def _periphery_samples(kspace: torch.Tensor, mask, periphery: float, caller: str) -> list[torch.Tensor]:
+    """Each item's ``(coils, samples)`` at the sampled positions of the outer ``periphery`` of radii."""
     if not kspace.is_complex():
-        raise ValueError("kspace_noise_sigma: expected complex k-space")
+        raise ValueError(f"{caller}: expected complex k-space")
     rows, cols = kspace.shape[-2:]
     v, u = torch.meshgrid(torch.arange(rows) - rows // 2, torch.arange(cols) - cols // 2, indexing="ij")
     radius = torch.sqrt((v / rows) ** 2 + (u / cols) ** 2)
@@ -80,11 +106,9 @@ def kspace_noise_sigma(kspace: torch.Tensor, mask: torch.Tensor | None = None, *
     for item in kspace.detach().cpu():
         sampled = (item.abs().sum(dim=0) > 0) if mask is None else mask.detach().cpu().bool()
         if not bool(sampled.any()):
-            raise ValueError("kspace_noise_sigma: no sampled position")
+            raise ValueError(f"{caller}: no sampled position")
         cut = torch.quantile(radius[sampled].double(), 1 - periphery)
-        outer = sampled & (radius >= cut)
-        magnitudes = item[:, outer].abs().flatten().double()
-        out.append(float(magnitudes.median()) / math.sqrt(math.log(2)))
+        out.append(item[:, sampled & (radius >= cut)])
     return out
 
 

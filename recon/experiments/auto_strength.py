@@ -8,7 +8,8 @@ sampled periphery).
 Two rules turn σ into λ (``prior.auto_rule``):
 
 **Noise-proportional** (TV's default): the relative strength κν^p, ν = σg / max|Aᴴy| the noise as it
-reaches the image (g the gain of Aᴴ on white noise, :func:`noise_gain`); for undersampled MRI plus
+reaches the image (g the gain of Aᴴ on white noise, :func:`noise_gain`; for MRI on noise with the coils'
+own covariance); for undersampled MRI plus
 c·α, α the aliasing level of the k-space taken alike (:func:`noise_proportional`). No trial solve:
 auto costs one solve, the noise estimate and one back-projection. κ, p (and c) are chosen per
 modality on validation data (``scripts/auto_strength_tau.py``); they are in the prior's units, so
@@ -204,14 +205,23 @@ def choose(config: dict, modality: str, noise: tuple[list[float], str], samples:
     return choose_strength(config, target, trial, sigmas, source, data_norm)
 
 
-def noise_gain(adjoint, y: torch.Tensor) -> float:
+def noise_gain(adjoint, y: torch.Tensor, coil_covariance: torch.Tensor | None = None) -> float:
     r"""g = :math:`\|A^\mathsf{H}z\| / \sqrt n` for white noise :math:`z` of unit variance shaped like ``y`` (one
     seeded probe; :math:`E|z|^2 = 1`, circular when ``y`` is complex): the rms of a unit noise after
     back-projection, so that σg is the noise in the units of :math:`A^\mathsf{H}y`. It grows as
     √views for CT, as ‖psf‖ for a blur, with the sampled share for MRI.
 
+    ``coil_covariance`` (MRI, ``y`` of shape ``(batch, coils, ...)``): the probe has the coils' covariance
+    Ψ scaled to a mean diagonal of 1 (:func:`recon.datasets.noise_estimation.kspace_noise_covariance`),
+    so that g carries how unequal and correlated the coils' noise is, and σ its level.
+
     >>> round(noise_gain(lambda z: 2 * z, torch.zeros(1, 1, 64, 64)), 6)
     2.0
+    >>> combine = lambda z: z.sum(dim=1)           # two coils added: correlated noise adds up
+    >>> y = torch.zeros(1, 2, 64, 64, dtype=torch.complex64)
+    >>> white = noise_gain(combine, y)
+    >>> round(noise_gain(combine, y, torch.tensor([[1, 0.9], [0.9, 1]])) / white, 1)    # √(2 + 1.8) / √2
+    1.4
     """
     generator = torch.Generator().manual_seed(0)
     real = torch.randn(y.shape, generator=generator, dtype=torch.float64)
@@ -219,17 +229,23 @@ def noise_gain(adjoint, y: torch.Tensor) -> float:
         real = torch.complex(real, torch.randn(y.shape, generator=generator, dtype=torch.float64)) / math.sqrt(2)
     probe = real.to(device=y.device, dtype=y.dtype)
     probe = probe / float(torch.linalg.vector_norm(probe.flatten())) * math.sqrt(probe.numel())
+    if coil_covariance is not None:
+        psi = coil_covariance.to(torch.complex128)
+        psi = psi / psi.diagonal().real.mean()
+        values, vectors = torch.linalg.eigh(psi)         # Ψ = L Lᴴ with L = V √Λ (Ψ is only semi-definite)
+        root = (vectors * values.clamp(min=0).sqrt()).to(probe.dtype)
+        probe = torch.einsum("cd,bd...->bc...", root, probe)
     back = adjoint(probe)
     return float(torch.linalg.vector_norm(back.flatten())) / math.sqrt(back.numel())
 
 
-def noise_level(adjoint, y: torch.Tensor, sigma: float) -> float:
+def noise_level(adjoint, y: torch.Tensor, sigma: float, coil_covariance: torch.Tensor | None = None) -> float:
     """ν = σg / max|Aᴴy|: the noise as it reaches the image (:func:`noise_gain`), relative to the back-projected data.
 
     >>> round(noise_level(lambda z: 2 * z, torch.ones(1, 1, 64, 64), 0.1), 6)      # 0.1 × 2 / 2
     0.1
     """
-    return sigma * noise_gain(adjoint, y) / (float(adjoint(y).abs().max()) or 1.0)
+    return sigma * noise_gain(adjoint, y, coil_covariance) / (float(adjoint(y).abs().max()) or 1.0)
 
 
 def noise_proportional(config: dict, modality: str, sigmas: list[float], source: str,

@@ -147,7 +147,7 @@ def _reconstruct_mri(config: dict, measurement, device: str, callback, echo) -> 
         return Reconstruction(image, None, "closed form", 1, time.perf_counter() - started, None)
     if config["operator"]["ndim"] == 3:
         if config["prior"]["strength"] == "auto":
-            raise ValueError("prior.strength: auto chooses λ slice by slice; use operator.ndim=2 or give a number")
+            config = _volume_strength(config, echo)
         result, strength, image = _volume_3d(config, measurement, device, callback, echo)
         return Reconstruction(image, result.history, result.stop_reason, result.iterations,
                               time.perf_counter() - started, strength)
@@ -171,6 +171,16 @@ def _reconstruct_mri(config: dict, measurement, device: str, callback, echo) -> 
                                     time.perf_counter() - started, strength)
     reconstruction.auto_strength = auto
     return reconstruction
+
+
+def _volume_strength(config: dict, echo) -> dict:
+    """``prior.strength: auto`` for a volume solved in 3D: ``prior.fixed_strength``, said in one line (auto chooses
+    λ slice by slice, ``operator.ndim: 2``)."""
+    fixed = config["prior"]["fixed_strength"]
+    if echo is not None:
+        echo(f"prior.strength auto: chosen slice by slice (operator.ndim=2); a volume solved in 3D takes "
+             f"prior.fixed_strength {fixed:g}")
+    return {**config, "prior": {**config["prior"], "strength": fixed}}
 
 
 def auto_strength_mri(config: dict, measurement, built, *, shared_strength: bool = False, echo=None):
@@ -213,13 +223,16 @@ def auto_strength_mri(config: dict, measurement, built, *, shared_strength: bool
 
 def mri_noise_levels(built, sigmas: list[float]) -> tuple[float, float]:
     """(ν, α), means over the slices ``built`` ``(y, operator, mask)``: the noise σ and the aliasing level a of each
-    slice's k-space, as they reach the image (:func:`recon.experiments.auto_strength.noise_level`)."""
-    from recon.datasets.noise_estimation import kspace_aliasing_sigma
+    slice's k-space, as they reach the image (:func:`recon.experiments.auto_strength.noise_level`). The noise
+    reaches it with the coils' own covariance (unequal, correlated coils, from the sampled periphery:
+    :func:`~recon.datasets.noise_estimation.kspace_noise_covariance`), the aliasing with the white-noise gain."""
+    from recon.datasets.noise_estimation import kspace_aliasing_sigma, kspace_noise_covariance
     from recon.experiments.auto_strength import noise_level
 
     levels = [noise_level(op.A_adjoint, y, 1.0) for y, op, _ in built]
+    coloured = [noise_level(op.A_adjoint, y, 1.0, kspace_noise_covariance(y, mask)[0]) for y, op, mask in built]
     aliasing = [kspace_aliasing_sigma(y, mask, [s])[0] for s, (y, _, mask) in zip(sigmas, built)]
-    return (sum(s * g for s, g in zip(sigmas, levels)) / len(built),
+    return (sum(s * g for s, g in zip(sigmas, coloured)) / len(built),
             sum(a * g for a, g in zip(aliasing, levels)) / len(built))
 
 
