@@ -59,12 +59,13 @@ def test_ct_auto_meets_every_bar():
             assert all(abs(e / t - 1) < 0.1 for e, t in zip(row["estimated_sigma"], row["true_sigma"]))
 
 
-def test_mri_auto_beats_the_fixed_strength_on_average_but_not_on_the_equispaced_real_scan():
-    """Measured: mean +4.10 dB over the fixed 0.01, 0.49 below the grid's best on average; but the real brain
-    with fastMRI-style equispaced columns wants λ ≈ 0.013 and auto gives 0.0042: 1.39 dB below the fixed
-    strength there (with random columns 0.19 below)."""
-    report, rows = _rows("mri")
+def test_mri_auto_meets_every_bar():
+    """Measured: mean +4.22 dB over the fixed 0.01, worst -0.85 (the real brain with fastMRI-style equispaced
+    columns, which wants λ ≈ 0.013; auto gives 0.0052 with the coils' noise covariance, 0.0042 without it and
+    1.39 dB below then), 0.37 below the grid's best on average."""
+    report, _ = _rows("mri")
     assert report["mean_auto_minus_fixed_db"] > 3.5
+    assert report["worst_auto_minus_fixed_db"] > -1.0
     assert report["mean_best_minus_auto_db"] < 0.5
     datasets = report["datasets"]
     simulated = [row for name, row in datasets.items() if not name.startswith("brain")]
@@ -72,13 +73,13 @@ def test_mri_auto_beats_the_fixed_strength_on_average_but_not_on_the_equispaced_
     assert max(row["best_psnr_db"] - row["auto_psnr_db"] for row in simulated) < 0.8
     if "brain-8coil-4x-equispaced" in datasets:        # the real file was there when the table was made
         equispaced = datasets["brain-8coil-4x-equispaced"]
-        assert equispaced["auto_psnr_db"] - equispaced["fixed_psnr_db"] < -1.0
-        assert abs(datasets["brain-8coil-4x"]["auto_psnr_db"] - datasets["brain-8coil-4x"]["fixed_psnr_db"]) < 0.3
+        assert -1.0 < equispaced["auto_psnr_db"] - equispaced["fixed_psnr_db"] < -0.5
+        assert datasets["brain-8coil-4x"]["auto_psnr_db"] > datasets["brain-8coil-4x"]["fixed_psnr_db"]
 
 
 def test_mri_auto_reaches_its_final_psnr_faster_than_bart_with_its_best_strength():
-    """Measured: recon 30.24 dB after 0.62 s (σ, aliasing and λ included; λ 0.0039 relative), BART at its best
-    strength (0.004 of a sweep) 30.11 dB after 16.5 s: 27× sooner, 0.13 dB higher."""
+    """Measured: recon 30.20 dB after 0.55 s (σ, the coils' covariance, aliasing and λ included; λ 0.0043 relative),
+    BART at its best strength (0.004 of a sweep) 30.11 dB after 18.7 s: 34× sooner, 0.09 dB higher."""
     report = docs_report("mri_auto_vs_bart")
     assert abs(report["estimated_sigma"] / report["true_sigma"] - 1) < 0.1
     assert report["recon_final_psnr_db"] > report["bart_final_psnr_db"]
