@@ -41,14 +41,14 @@ def test_deblur_pnp_writes_a_result_better_than_wiener_and_reruns_bit_identicall
     from recon.datasets.output_format import stored_config
 
     stored = stored_config(outputs[0])                           # the resolved config, to rerun the result
-    assert "kind: pnp" in stored and "denoiser: drunet-small-general" in stored
+    assert "kind: pnp" in stored and "denoiser: drunet-small-photo" in stored
 
 
 def test_bm3d_and_a_user_weights_file_as_the_denoiser(blurred, tmp_path, capsys):
     from recon.weights.registry import WEIGHTS_DIR
 
     shipped = _reconstruction(_output(capsys, blurred, tmp_path, "shipped"))[0]
-    user_file = WEIGHTS_DIR / shipped_models()["drunet-small-general"]["file"]
+    user_file = WEIGHTS_DIR / shipped_models()["drunet-small-photo"]["file"]        # deblur-pnp's denoiser
     by_path = _reconstruction(_output(capsys, blurred, tmp_path, "path", f"prior.weights={user_file}"))[0]
     assert np.array_equal(shipped, by_path)                       # the same weights by name or by path
     bm3d, metrics = _reconstruction(_output(capsys, blurred, tmp_path, "bm3d", "prior.denoiser=bm3d",
