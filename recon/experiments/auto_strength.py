@@ -222,6 +222,8 @@ def noise_gain(adjoint, y: torch.Tensor, coil_covariance: torch.Tensor | None = 
     >>> white = noise_gain(combine, y)
     >>> round(noise_gain(combine, y, torch.tensor([[1, 0.9], [0.9, 1]])) / white, 1)    # √(2 + 1.8) / √2
     1.4
+    >>> noise_gain(combine, y, torch.zeros(2, 2)) == white                                  # a silent periphery
+    True
     """
     generator = torch.Generator().manual_seed(0)
     real = torch.randn(y.shape, generator=generator, dtype=torch.float64)
@@ -229,9 +231,9 @@ def noise_gain(adjoint, y: torch.Tensor, coil_covariance: torch.Tensor | None = 
         real = torch.complex(real, torch.randn(y.shape, generator=generator, dtype=torch.float64)) / math.sqrt(2)
     probe = real.to(device=y.device, dtype=y.dtype)
     probe = probe / float(torch.linalg.vector_norm(probe.flatten())) * math.sqrt(probe.numel())
-    if coil_covariance is not None:
-        psi = coil_covariance.to(torch.complex128)
-        psi = psi / psi.diagonal().real.mean()
+    power = None if coil_covariance is None else float(coil_covariance.diagonal().real.mean())
+    if power is not None and math.isfinite(power) and power > 0:       # no noise at all: white (auto falls back)
+        psi = coil_covariance.to(torch.complex128) / power
         values, vectors = torch.linalg.eigh(psi)         # Ψ = L Lᴴ with L = V √Λ (Ψ is only semi-definite)
         root = (vectors * values.clamp(min=0).sqrt()).to(probe.dtype)
         probe = torch.einsum("cd,bd...->bc...", root, probe)
