@@ -35,7 +35,7 @@ import torch
 
 from recon.bench.pnp_measure import common_target, pair_ratios, traced_record, with_common_target
 from recon.bench.pnp_problems import (ADMM_PAIR, CT, DEBLUR, HQS_PAIR, SHIPPED_PAIR, HQSParameters, PnPProblem,
-                                      PnPSetup, ct_problem, deblur_denoiser, deblur_problem)
+                                      PnPSetup, ct_problem, deblur_problem, shipped_deblur)
 from recon.bench.records import BenchRecord
 from recon.bench.trace import psnr_db
 
@@ -111,7 +111,7 @@ def load_denoisers(setup: PnPSetup) -> dict[str, object]:
     """Each denoiser the set-up names, loaded once: ``{name: denoiser}``."""
     from recon.priors.denoisers import load_denoiser
 
-    names = (deblur_denoiser(setup), setup.phantom_denoiser, setup.general_denoiser)
+    names = (shipped_deblur(setup)[0], setup.phantom_denoiser, setup.general_denoiser)
     return {name: load_denoiser(name) for name in dict.fromkeys(names)}
 
 

@@ -54,7 +54,8 @@ HQS_PAIR = ("hqs, DPIR schedule", "DPIR iteration: HQS + PnP")
 ADMM_PAIR = ("pnp_admm", "ADMM + PnP")
 #: (recon's HQS with the shipped config's schedule, deepinv's DPIR with its own): each library as it ships
 SHIPPED_PAIR = ("hqs, deblur-pnp's schedule", "DPIR iteration: HQS + PnP")
-#: The recon config whose HQS schedule (σ start and end, strength, iterations, constraint) SHIPPED_PAIR runs
+#: The recon config whose denoiser and HQS schedule (σ start and end, strength, iterations, constraint)
+#: SHIPPED_PAIR runs
 SHIPPED_DEBLUR_CONFIG = "deblur-pnp"
 
 
@@ -134,37 +135,31 @@ def deblur_problem(setup: PnPSetup, truth: torch.Tensor | None = None) -> PnPPro
     blur = Blur(gaussian_psf(25, 2.0).to(torch.float32), (setup.size, setup.size), boundary="circular")
     generator = torch.Generator().manual_seed(setup.seed)
     y = (blur.A(truth) + noise * torch.randn(truth.shape, generator=generator)).to(torch.float32)
+    denoiser, shipped = shipped_deblur(setup)
     return PnPProblem(
-        DEBLUR, truth, y, blur, blur.A_adjoint(y), "blurred", y, _norm_squared(blur, y), deblur_denoiser(setup),
+        DEBLUR, truth, y, blur, blur.A_adjoint(y), "blurred", y, _norm_squared(blur, y), denoiser,
         HQSParameters(sigma_start=49 / 255, sigma_end=noise, strength=0.23, iterations=_iterations(setup, 8)),
         ADMMParameters(sigma=16 / 255, penalty=0.01, iterations=_iterations(setup, 20)),
-        f"{setup.size}² camera, circular Gaussian blur sigma 2 (25x25), noise {noise:g}",
-        shipped_schedule(SHIPPED_DEBLUR_CONFIG, setup))
+        f"{setup.size}² camera, circular Gaussian blur sigma 2 (25x25), noise {noise:g}", shipped)
 
 
-def deblur_denoiser(setup: PnPSetup) -> str:
-    """The denoiser of ``pnp-deblur``: the set-up's, else the one :data:`SHIPPED_DEBLUR_CONFIG` ships."""
-    from recon.experiments.config import load_experiment
+def shipped_deblur(setup: PnPSetup) -> tuple[str, HQSParameters]:
+    """``(denoiser, schedule)`` of :data:`SHIPPED_DEBLUR_CONFIG` (chosen on validation images), the schedule as
+    :func:`~recon.solvers.hqs.hqs` takes it; the set-up's ``deblur_denoiser``, when given, replaces the config's.
 
-    return setup.deblur_denoiser or load_experiment(SHIPPED_DEBLUR_CONFIG)["prior"]["denoiser"]
-
-
-def shipped_schedule(config_name: str, setup: PnPSetup) -> HQSParameters:
-    """The HQS schedule of a shipped PnP config (chosen on validation images), as :func:`~recon.solvers.hqs.hqs`
-    takes it.
-
-    >>> shipped_schedule("deblur-pnp", PnPSetup()).nonnegative
-    True
+    >>> denoiser, schedule = shipped_deblur(PnPSetup())
+    >>> denoiser, schedule.iterations, schedule.nonnegative
+    ('drunet-small-photo', 3, True)
     """
     from recon.experiments.config import load_experiment
 
-    config = load_experiment(config_name)
+    config = load_experiment(SHIPPED_DEBLUR_CONFIG)
     prior, solver = config["prior"], config["solver"]
     if solver["kind"] != "hqs":
-        raise ValueError(f"{config_name}: solver.kind is {solver['kind']!r}, not hqs")
-    return HQSParameters(sigma_start=prior["sigma_start"], sigma_end=prior["sigma"], strength=prior["strength"],
-                         iterations=_iterations(setup, solver["max_iter"]),
-                         nonnegative=solver["constraint"] == "nonnegative")
+        raise ValueError(f"{SHIPPED_DEBLUR_CONFIG}: solver.kind is {solver['kind']!r}, not hqs")
+    return setup.deblur_denoiser or prior["denoiser"], HQSParameters(
+        sigma_start=prior["sigma_start"], sigma_end=prior["sigma"], strength=prior["strength"],
+        iterations=_iterations(setup, solver["max_iter"]), nonnegative=solver["constraint"] == "nonnegative")
 
 
 def ct_problem(setup: PnPSetup, truth: torch.Tensor | None = None) -> PnPProblem:

@@ -227,13 +227,14 @@ def mri_noise_levels(built, sigmas: list[float]) -> tuple[float, float]:
     reaches it with the coils' own covariance (unequal, correlated coils, from the sampled periphery:
     :func:`~recon.datasets.noise_estimation.kspace_noise_covariance`), the aliasing with the white-noise gain."""
     from recon.datasets.noise_estimation import kspace_aliasing_sigma, kspace_noise_covariance
-    from recon.experiments.auto_strength import noise_level
+    from recon.experiments.auto_strength import noise_gain
 
-    levels = [noise_level(op.A_adjoint, y, 1.0) for y, op, _ in built]
-    coloured = [noise_level(op.A_adjoint, y, 1.0, kspace_noise_covariance(y, mask)[0]) for y, op, mask in built]
-    aliasing = [kspace_aliasing_sigma(y, mask, [s])[0] for s, (y, _, mask) in zip(sigmas, built)]
-    return (sum(s * g for s, g in zip(sigmas, coloured)) / len(built),
-            sum(a * g for a, g in zip(aliasing, levels)) / len(built))
+    noise, aliasing = 0.0, 0.0
+    for sigma, (y, op, mask) in zip(sigmas, built):
+        peak = float(op.A_adjoint(y).abs().max()) or 1.0
+        noise += sigma * noise_gain(op.A_adjoint, y, kspace_noise_covariance(y, mask)[0]) / peak
+        aliasing += kspace_aliasing_sigma(y, mask, [sigma])[0] * noise_gain(op.A_adjoint, y) / peak
+    return noise / len(built), aliasing / len(built)
 
 
 def _zero_filled(measurement, volume: bool, device) -> torch.Tensor:

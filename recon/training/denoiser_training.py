@@ -265,14 +265,15 @@ def initial_weights(network, architecture: str, arguments: dict, name_or_path: s
     """
     if name_or_path is None:
         return None
-    from recon.weights.registry import WeightsError, load_configured_network, resolve, sha256_of
+    from recon.weights.registry import WeightsError, load_configured_network, sha256_of
 
     start, description = load_configured_network("training.initial_weights", name_or_path)
     if description.get("architecture") != architecture or description.get("arguments") != arguments:
         raise WeightsError(f"training.initial_weights: {name_or_path} is a {description.get('architecture')} "
                            f"{description.get('arguments')}, not the {architecture} {arguments} this config trains")
     network.load_state_dict(start.state_dict())
-    return {"name": description["name"], "sha256": sha256_of(resolve(name_or_path)[0])}
+    # a manifest entry's sha256 was checked against the file as it loaded; a bare file is hashed here
+    return {"name": description["name"], "sha256": description.get("sha256") or sha256_of(Path(description["file"]))}
 
 
 def _data_manifest(data: dict, trained_on: dict[str, list[str]]) -> dict:
