@@ -121,7 +121,6 @@ def main() -> int:
         add_one_sample_tests(report, harness, harness.heldout_measurements(args.problem, Path("."))[1])
     elif args.compare_only:
         report = json.loads(Path(args.json).read_text())
-        report.pop("best_sampler_minus_tv_db", None)          # the name before the chosen sampler was reported
         compare_with_tv_and_pnp(report)
     else:
         report = tune_and_test(args.problem, args.samplers, args.samples)
