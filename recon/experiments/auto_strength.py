@@ -241,13 +241,13 @@ def noise_gain(adjoint, y: torch.Tensor, coil_covariance: torch.Tensor | None = 
     return float(torch.linalg.vector_norm(back.flatten())) / math.sqrt(back.numel())
 
 
-def noise_level(adjoint, y: torch.Tensor, sigma: float, coil_covariance: torch.Tensor | None = None) -> float:
+def noise_level(adjoint, y: torch.Tensor, sigma: float) -> float:
     """ν = σg / max|Aᴴy|: the noise as it reaches the image (:func:`noise_gain`), relative to the back-projected data.
 
     >>> round(noise_level(lambda z: 2 * z, torch.ones(1, 1, 64, 64), 0.1), 6)      # 0.1 × 2 / 2
     0.1
     """
-    return sigma * noise_gain(adjoint, y, coil_covariance) / (float(adjoint(y).abs().max()) or 1.0)
+    return sigma * noise_gain(adjoint, y) / (float(adjoint(y).abs().max()) or 1.0)
 
 
 def noise_proportional(config: dict, modality: str, sigmas: list[float], source: str,
