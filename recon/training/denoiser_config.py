@@ -18,6 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from recon.experiments.schema import Field, Section
+from recon.training.training_section import training_section
 
 TRAIN_CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" / "train"
 
@@ -61,20 +62,13 @@ DATA = Section({
     "validation_crop": Field(int, 128, minimum=16, doc="Side of the centre crop of each validation image."),
 }, doc="Training images and noise.")
 
-TRAINING = Section({
-    "steps": Field(int, 10000, minimum=1, doc="Optimiser steps."),
-    "learning_rate": Field(float, 1e-3, minimum=0, exclusive_minimum=True,
-                           doc="Adam's initial step; cosine decay to 1% of it."),
-    "seed": Field(int, 0, minimum=0, doc="Seeds the weights, the patches and the noise."),
-    "validate_every": Field(int, 500, minimum=1, doc="Steps between validation PSNRs."),
-    "checkpoint_every": Field(int, 500, minimum=1, doc="Steps between checkpoints."),
-    "time_limit": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
-                        doc="Stop (and export) after this many seconds; null: run every step."),
+TRAINING = training_section(steps=10000, learning_rate=1e-3, every=500, validated="validation PSNRs",
+                            seed_doc="Seeds the weights, the patches and the noise.", extra={
     "initial_weights": Field(str, None, nullable=True,
                              doc="Fine-tune: start from these weights (a shipped model's name or a .safetensors "
                                  "file of the same architecture and size) instead of random ones; null: from scratch. "
                                  "A resumed run takes its checkpoint's weights."),
-}, doc="The optimisation.")
+})
 
 DENOISER_TRAINING_SCHEMA = Section({
     "name": Field(str, "denoiser", doc="The model's name: NAME.safetensors and its manifest entry."),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from recon.experiments.schema import Field, Section
 from recon.training.denoiser_config import TRAIN_CONFIG_DIR
+from recon.training.training_section import training_section
 
 #: The ``recon train`` kind of each ``problem.kind``.
 TRAIN_KINDS = {"tv-weights": "weights", "lpn-phantom": "lpn", "lpn-laplace": "lpn"}
@@ -48,11 +49,10 @@ NETWORK = Section({
     "alpha": Field(float, 1e-6, minimum=0, doc="lpn-phantom: strong convexity α‖x‖² of the potential."),
 }, doc="The network (recon.networks.edge_map_net, recon.networks.lpn).")
 
-TRAINING = Section({
-    "steps": Field(int, 4000, minimum=1, doc="Optimiser steps."),
+TRAINING = training_section(steps=4000, learning_rate=1e-3, every=250,
+                            learning_rate_doc="Adam's initial step (LPN: the schedule of recon.training.prior_tasks).",
+                            seed_doc="Seeds the weights, the samples drawn and their order.", extra={
     "batch": Field(int, 8, minimum=1, doc="Samples per step, over all processes."),
-    "learning_rate": Field(float, 1e-3, minimum=0, exclusive_minimum=True,
-                           doc="Adam's initial step (LPN: the schedule of recon.training.prior_tasks)."),
     "loss": Field(str, "mse", choices=("mse", "l1", "l2", "proximal-matching"),
                   doc="tv-weights: mse or l1 of the |∇x| map; LPN: l2, l1, or proximal-matching after an l1 "
                       "warm-up."),
@@ -63,12 +63,7 @@ TRAINING = Section({
     "gamma_end": Field(float, 0.08, minimum=0, exclusive_minimum=True,
                        doc="proximal-matching: last γ, per √pixels (the authors' 0.08)."),
     "gamma_stages": Field(int, 4, minimum=1, doc="proximal-matching: stages of constant γ, geometric in between."),
-    "seed": Field(int, 0, minimum=0, doc="Seeds the weights, the samples drawn and their order."),
-    "validate_every": Field(int, 250, minimum=1, doc="Steps between validation losses."),
-    "checkpoint_every": Field(int, 250, minimum=1, doc="Steps between checkpoints."),
-    "time_limit": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
-                        doc="Stop (and export) after this many seconds; null: run every step."),
-}, doc="The optimisation.")
+})
 
 PRIOR_TRAINING_SCHEMA = Section({
     "name": Field(str, "learned-prior", doc="The model's name: NAME.safetensors and its manifest entry."),

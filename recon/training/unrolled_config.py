@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from recon.experiments.schema import Field, Section
 from recon.training.denoiser_config import TRAIN_CONFIG_DIR
+from recon.training.training_section import training_section
 
 PROBLEM = Section({
     "kind": Field(str, "galaxy-deconvolution", choices=("galaxy-deconvolution", "limited-angle-ct"),
@@ -42,19 +43,12 @@ NETWORK = Section({
     "checkpoint": Field(bool, False, doc="Recompute each iteration in the backward pass (less memory, more time)."),
 }, doc="The unrolled solver (recon.solvers.unrolled_deconvolution).")
 
-TRAINING = Section({
-    "steps": Field(int, 5000, minimum=1, doc="Optimiser steps."),
+TRAINING = training_section(steps=5000, learning_rate=5e-4, every=250,
+                            seed_doc="Seeds the weights, the stamps drawn and their order.", extra={
     "batch": Field(int, 16, minimum=1, doc="Stamps per step, over all processes (torchrun splits it)."),
-    "learning_rate": Field(float, 5e-4, minimum=0, exclusive_minimum=True,
-                           doc="Adam's initial step; cosine decay to 1% of it."),
     "loss": Field(str, "multiscale-l1", choices=("multiscale-l1", "mse"),
                   doc="multiscale-l1: the authors' L1 at 1, 1/2 and 1/4 resolution with weights 1, 1/2, 1/4; mse."),
-    "seed": Field(int, 0, minimum=0, doc="Seeds the weights, the stamps drawn and their order."),
-    "validate_every": Field(int, 250, minimum=1, doc="Steps between validation losses."),
-    "checkpoint_every": Field(int, 250, minimum=1, doc="Steps between checkpoints."),
-    "time_limit": Field(float, None, minimum=0, exclusive_minimum=True, nullable=True,
-                        doc="Stop (and export) after this many seconds; null: run every step."),
-}, doc="The optimisation.")
+})
 
 UNROLLED_TRAINING_SCHEMA = Section({
     "name": Field(str, "unrolled", doc="The model's name: NAME.safetensors and its manifest entry."),
