@@ -2,7 +2,7 @@
 
     python scripts/mri_auto_vs_bart.py [--json docs/mri_auto_vs_bart.json]
 
-The problem of ``recon bench mri-tv`` (:mod:`recon.bench.mri_tv`: camera 256², 8 birdcage coils, 4× random
+The problem of ``recon bench mri-tv`` (:mod:`recon.bench.mri_tv_problem`: camera 256², 8 birdcage coils, 4× random
 columns, complex noise). recon's run is timed from the k-space on: σ from the sampled k-space periphery,
 the relative strength κν + c·α (:func:`recon.experiments.auto_strength.noise_proportional`, as ``mri-tv`` with
 ``prior.strength: auto`` computes it), then coil-split ADMM. BART is given the
@@ -83,7 +83,7 @@ def bart_best(setup, y, mask, maps, truth, echo=print):
 
 def compare(echo=print) -> dict:
     from recon.bench.bart_pics import bart_available
-    from recon.bench.mri_tv import MRITVSetup
+    from recon.bench.mri_tv_problem import MRITVSetup
 
     if not bart_available():
         raise SystemExit("mri_auto_vs_bart: bart is not installed (Debian: apt-get install bart)")

@@ -98,7 +98,7 @@ def test_small_bench_runs_every_method_and_writes_json_and_figure(small_run):
 
 def test_bench_reports_the_psnr_that_recon_actually_reaches(small_run):
     """The bench's best PSNR for recon's PDHG is the PSNR of the same solve run outside it."""
-    from recon.bench.ct_tv import CTTVSetup
+    from recon.bench.ct_tv_problem import CTTVSetup
     from recon.operators import ParallelBeamCT
     from recon.priors import TV
     from recon.solvers.common import Stopping
@@ -153,7 +153,7 @@ def test_small_mri_bench_runs_recon_deepinv_and_the_installed_peers(small_mri_ru
 
 def test_mri_bench_scores_the_magnitude_of_the_same_solve(small_mri_run):
     """The bench's best PSNR for coil-split ADMM is that of the same solve run outside it, scored on |x|."""
-    from recon.bench.mri_tv import MRITVSetup
+    from recon.bench.mri_tv_problem import MRITVSetup
     from recon.operators import MultiCoilMRI
     from recon.priors import TV
     from recon.solvers.coil_split_admm import coil_split_admm

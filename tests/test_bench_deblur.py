@@ -37,7 +37,7 @@ def test_small_deblur_bench_runs_recon_deepinv_and_scico(small_deblur_run):
 
 def test_deblur_bench_scores_the_same_solve(small_deblur_run):
     """The bench's best PSNR is that of the same solve outside it, and beats the blurred data by a margin."""
-    from recon.bench.deblur_tv import DeblurTVSetup
+    from recon.bench.deblur_tv_problem import DeblurTVSetup
     from recon.solvers.common import Stopping
     from recon.solvers.deconvolution_admm import deconvolution_admm
     from recon.solvers.deconvolution_transforms import PeriodicTV

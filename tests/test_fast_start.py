@@ -205,7 +205,7 @@ def test_ssim_matches_scikit_image():
 
 
 def test_the_named_kinds_are_the_builders_registries():
-    from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS
+    from recon.experiments.learned_registry import LEARNED_PRIORS, LEARNED_SOLVERS
     from recon.experiments.combinations import LEARNED_PRIOR_KINDS, LEARNED_SOLVER_KINDS
 
     assert set(LEARNED_PRIORS) == set(LEARNED_PRIOR_KINDS)

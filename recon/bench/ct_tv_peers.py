@@ -29,7 +29,7 @@ import warnings
 
 import torch
 
-from recon.bench.ct_tv import PROBLEM, CTTVSetup
+from recon.bench.ct_tv_problem import PROBLEM, CTTVSetup
 from recon.bench.records import BenchRecord
 from recon.bench.trace import Trace, run_traced
 

@@ -29,7 +29,7 @@ import warnings
 
 import torch
 
-from recon.bench.deblur_tv import PROBLEM, DeblurTVSetup
+from recon.bench.deblur_tv_problem import PROBLEM, DeblurTVSetup
 from recon.bench.records import BenchRecord
 from recon.bench.trace import Trace, run_traced
 

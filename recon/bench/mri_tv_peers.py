@@ -27,7 +27,7 @@ import warnings
 
 import torch
 
-from recon.bench.mri_tv import PROBLEM, MRITVSetup
+from recon.bench.mri_tv_problem import PROBLEM, MRITVSetup
 from recon.bench.records import BenchRecord
 from recon.bench.trace import Trace, run_traced
 

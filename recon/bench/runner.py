@@ -19,19 +19,22 @@ def _setup(cls, options: dict):
 
 
 def _ct_tv(options: dict, echo):
-    from recon.bench.ct_tv import CTTVSetup, run
+    from recon.bench.ct_tv import run
+    from recon.bench.ct_tv_problem import CTTVSetup
 
     return run(_setup(CTTVSetup, options), echo=echo)
 
 
 def _mri_tv(options: dict, echo):
-    from recon.bench.mri_tv import MRITVSetup, run
+    from recon.bench.mri_tv import run
+    from recon.bench.mri_tv_problem import MRITVSetup
 
     return run(_setup(MRITVSetup, options), echo=echo)
 
 
 def _deblur_tv(options: dict, echo):
-    from recon.bench.deblur_tv import DeblurTVSetup, run
+    from recon.bench.deblur_tv import run
+    from recon.bench.deblur_tv_problem import DeblurTVSetup
 
     return run(_setup(DeblurTVSetup, options), echo=echo)
 

@@ -90,7 +90,7 @@ def build_prior(config: dict, operator, y: torch.Tensor, strength: float, echo=N
     """The prior the config names, at strength λ (``None`` for ``kind: none``)."""
     from recon.priors import TV, L1Wavelet, Tikhonov, WeightedTV, weights_from_pilot
 
-    from recon.experiments.build_pnp import LEARNED_PRIORS
+    from recon.experiments.learned_registry import LEARNED_PRIORS
 
     section = config["prior"]
     kind = section["kind"]
@@ -195,7 +195,7 @@ def reconstruct(config: dict, measurement, operator, *, device: str = "cpu", cal
     """
     import time
 
-    from recon.experiments.build_pnp import LEARNED_SOLVERS
+    from recon.experiments.learned_registry import LEARNED_SOLVERS
     from recon.experiments.combinations import check_learned_combination
     from recon.operators import fbp
     from recon.operators.scaled import ScaledOperator

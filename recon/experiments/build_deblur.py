@@ -47,7 +47,7 @@ from dataclasses import replace
 import torch
 
 from recon.experiments.build import Reconstruction, _stopping
-from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS
+from recon.experiments.learned_registry import LEARNED_PRIORS, LEARNED_SOLVERS
 from recon.experiments.combinations import check_deblur_combination
 
 

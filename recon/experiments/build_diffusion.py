@@ -26,6 +26,9 @@ from dataclasses import dataclass
 
 import torch
 
+from recon.experiments.build_pnp import PlugAndPlayPrior
+from recon.experiments.noise_level import noise_sigmas_of
+
 
 @dataclass
 class PosteriorSamples:
@@ -41,17 +44,6 @@ class PosteriorSamples:
     iterations: int
     stop_reason: str
     history: object | None = None
-
-
-def noise_sigmas_of(config: dict, measurement, scans: int, scale: float = 1.0) -> list[float]:
-    """One measurement noise level per scan, in the units of the (scaled) data."""
-    from recon.experiments.noise_level import noise_sigmas
-
-    metadata, source = (measurement.metadata, measurement.source) if measurement is not None else ({}, "the input")
-    sigmas = noise_sigmas(config, metadata, source, scans,
-                          needs=f"solver.kind: {config['solver']['kind']}", fix="set solver.noise_sigma=SIGMA",
-                          allow_zero=False)
-    return [sigma * scale for sigma in sigmas]
 
 
 def _draw_one(kind: str, config: dict, y, operator, denoiser, span: float, noise_sigma: float, seed: int, x_init,
@@ -87,8 +79,6 @@ def solve_sampler(config: dict, y: torch.Tensor, operator, built, callback=None,
     :param measurement: where the noise level comes from when the config does not give it.
     :param data_scale: the factor the builder multiplied the data by (CT's pixel units).
     """
-    from recon.experiments.build_pnp import PlugAndPlayPrior
-
     kind = config["solver"]["kind"]
     if not isinstance(built, PlugAndPlayPrior):
         raise ValueError(f"solver.kind: {kind} samples with a diffusion prior; set prior.kind=diffusion, "

@@ -34,7 +34,7 @@ import time
 import torch
 
 from recon.experiments.build import Reconstruction, _stopping, build_prior, prior_strength
-from recon.experiments.build_pnp import LEARNED_PRIORS, LEARNED_SOLVERS
+from recon.experiments.learned_registry import LEARNED_PRIORS, LEARNED_SOLVERS
 from recon.experiments.combinations import check_learned_combination
 
 

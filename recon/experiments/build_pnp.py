@@ -1,10 +1,8 @@
 r"""Plug-and-play for every modality: the ``prior.kind: pnp`` entry and the ``pnp-admm | pnp-fista | hqs | red`` solvers.
 
-Each modality's builder (CT, MRI, deblurring) consults the two registries here,
-:data:`LEARNED_PRIORS` and :data:`LEARNED_SOLVERS`, instead of growing a branch per
-prior and solver: a builder that meets a learned prior kind calls
-``LEARNED_PRIORS[kind](config, operator, y, echo)`` for the prior and
-``LEARNED_SOLVERS[kind](config, y, operator, prior, callback)`` for the solve.
+Each modality's builder (CT, MRI, deblurring) reaches :func:`pnp_prior` and :func:`solve_pnp`
+through the registries of :mod:`recon.experiments.learned_registry`, with the diffusion and
+unrolled entries, instead of growing a branch per prior and solver.
 
 The denoiser is ``prior.weights`` (a user's file) if set, else ``prior.denoiser``
 (a shipped model's name, ``bm3d``, or a path). It sees images scaled into [0, 1]
@@ -23,9 +21,6 @@ from dataclasses import dataclass
 
 import torch
 
-from recon.experiments.build_diffusion import solve_sampler
-from recon.experiments.build_unrolled import solve_unrolled, unrolled_prior
-from recon.experiments.combinations import SAMPLER_KINDS
 from recon.priors.denoiser_scaling import ScaledDenoiser, image_range
 from recon.priors.pnp import DenoiserPrior
 
@@ -93,7 +88,7 @@ def pnp_prior(config: dict, operator, y: torch.Tensor, echo=None) -> PlugAndPlay
     return PlugAndPlayPrior(prior, x0, low_high)
 
 
-def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior, callback, **context):
+def solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior, callback, **context):
     from recon.experiments.stopping_rules import stopping_from_config
     from recon.solvers.hqs import hqs
     from recon.solvers.pnp_admm import pnp_admm
@@ -119,12 +114,3 @@ def _solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior,
                    strength=section["strength"], cg_steps=solver["cg_max_iter"], **common)
     return red(y, operator, built.prior, sigma=sigma, strength=section["strength"], step=solver["step"], **common)
 
-
-#: prior.kind -> builder(config, operator, y, echo); a diffusion prior is a denoiser (Tweedie) scaled alike;
-#: an unrolled prior is a trained unrolled solver (prior and solver in one model). The kinds, and which go
-#: together, are named in recon.experiments.combinations (check_learned_combination).
-LEARNED_PRIORS = {"pnp": pnp_prior, "diffusion": pnp_prior, "unrolled": unrolled_prior}
-#: solver.kind -> solve(config, y, operator, built_prior, callback, measurement=..., data_scale=...)
-LEARNED_SOLVERS = {kind: _solve_pnp for kind in ("pnp-admm", "pnp-fista", "hqs", "red")}
-LEARNED_SOLVERS.update({kind: solve_sampler for kind in SAMPLER_KINDS})
-LEARNED_SOLVERS["unrolled"] = solve_unrolled

@@ -65,7 +65,7 @@ def solve_unrolled(config: dict, y: torch.Tensor, operator, built, callback=None
     """Run the unrolled model on every image of ``y`` (module text)."""
     import time
 
-    from recon.experiments.build_diffusion import noise_sigmas_of
+    from recon.experiments.noise_level import noise_sigmas_of
     from recon.operators.blur import Blur
     from recon.solvers.limited_angle import LimitedAngleLPD
 

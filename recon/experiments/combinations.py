@@ -2,7 +2,7 @@
 
 They import no torch, so ``recon info`` makes the same checks to list the experiments
 that fit a file (:mod:`recon.experiments.inspect_file`). The builders' registries
-(:data:`recon.experiments.build_pnp.LEARNED_PRIORS` and ``LEARNED_SOLVERS``) are keyed
+(:data:`recon.experiments.learned_registry.LEARNED_PRIORS` and ``LEARNED_SOLVERS``) are keyed
 by the kinds named here; ``tests/test_fast_start.py`` checks that they agree.
 
 >>> from recon.experiments.config import load_experiment

@@ -62,3 +62,12 @@ def noise_sigma(config: dict, metadata: dict, source, *, needs: str, fix: str, a
     if sigma is None:
         raise ValueError(f"{needs} needs the noise level, and {source} has no metadata@noise_sigma; {fix}")
     return _check(sigma, source, allow_zero)
+
+
+def noise_sigmas_of(config: dict, measurement, scans: int, scale: float = 1.0) -> list[float]:
+    """One measurement noise level per scan, in the units of the (scaled) data."""
+    metadata, source = (measurement.metadata, measurement.source) if measurement is not None else ({}, "the input")
+    sigmas = noise_sigmas(config, metadata, source, scans,
+                          needs=f"solver.kind: {config['solver']['kind']}", fix="set solver.noise_sigma=SIGMA",
+                          allow_zero=False)
+    return [sigma * scale for sigma in sigmas]

@@ -29,7 +29,7 @@ Poisson does not (:math:`\alpha = \rho_v`, :math:`r_H = \rho_v H^\top(v - a)`).
   PSF): ``pcg_steps`` warm-started conjugate-gradient steps preconditioned by
   the FFT solve of the periodic model.
 
-Measured on the benchmark of :mod:`recon.bench.deblur_tv` (256² ``camera``, Gaussian
+Measured on the benchmark of :mod:`recon.bench.deblur_tv_problem` (256² ``camera``, Gaussian
 σ = 2 in a 25 × 25 kernel, circular data, noise 0.01, λ = 5·10⁻⁴, one thread), the
 boundary choice:
 
