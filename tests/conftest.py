@@ -93,3 +93,14 @@ def unnamed_file_open(pid: int) -> bool:
     except OSError:
         return False
     return any(link.endswith("(deleted)") and "/#" in link for link in links)
+
+
+def pytest_collection_modifyitems(items):
+    """Files holding a ``slow`` test run first, each file's tests in their own order.
+
+    pytest-xdist hands out whole files (``--dist loadfile``, pyproject.toml) in collection order, so
+    the few long acceptance files start at once on every worker and the many short ones fill in
+    around them, instead of one long file starting last beside an idle worker.
+    """
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)       # stable: the rest keep their order

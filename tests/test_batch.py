@@ -161,6 +161,7 @@ def _references(sources: list[Path], folder: Path) -> dict:
                                                    quiet=True).output) for s in sources}
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_batch_loses_nothing(tmp_path, one_thread):
     psutil = pytest.importorskip("psutil")
     sources = write_ct_scans(tmp_path / "in", 8, size=96, views=40)
@@ -178,6 +179,7 @@ def test_a_worker_killed_mid_batch_loses_nothing(tmp_path, one_thread):
     assert _leftovers(tmp_path / "out") == []
 
 
+@pytest.mark.slow
 def test_a_killed_batch_reruns_only_the_missing_outputs(tmp_path):
     write_ct_scans(tmp_path / "in", 8, size=96, views=40)
     process = _batch_process(tmp_path / "in", tmp_path / "out", "--workers", "2")

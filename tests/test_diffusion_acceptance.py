@@ -42,6 +42,7 @@ def test_ct_diffusion_ships_the_best_sampler_chosen_on_validation():
         load_experiment("ct-diffusion")
 
 
+@pytest.mark.slow
 def test_ct_diffusion_beats_the_best_tv_and_trails_pnp_on_test_phantoms(ct_test):
     tv_entry = docs_report("pnp_vs_tv_ct")["methods"]["tv"]
     tv = _psnr(tv_entry["config"], as_overrides(tv_entry["chosen"]), ct_test)
@@ -55,6 +56,7 @@ def test_ct_diffusion_beats_the_best_tv_and_trails_pnp_on_test_phantoms(ct_test)
     assert score_net_pnp > tv + CT_SCORE_NET_AS_PNP_OVER_TV_DB
 
 
+@pytest.mark.slow
 def test_red_diff_beats_dps_at_equal_network_evaluations_on_ct(ct_test):
     samplers = docs_report("diffusion_vs_tv_ct")["samplers"]
     one = {name: _psnr("ct-diffusion", as_overrides({**samplers[name]["chosen"], "solver.samples": 1}), ct_test)
@@ -80,6 +82,7 @@ def test_deblur_diffusion_ships_the_best_sampler_chosen_on_validation():
         load_experiment("deblur-diffusion")
 
 
+@pytest.mark.slow
 def test_deblurring_red_diff_beats_dps_at_equal_evaluations_but_not_tv(deblur_test):
     """One sample each (100 network evaluations), measured: RED-diff 27.10, DPS 25.94, TV 27.29 dB. The
     issue's +1 dB over TV is not met on photographs (docs/reproductions.md): the best sampler on the test

@@ -84,6 +84,7 @@ def test_shipped_ct_lpn_is_the_setting_chosen_on_validation():
     assert load_experiment("ct-lpn", as_overrides(chosen)) == load_experiment("ct-lpn")
 
 
+@pytest.mark.slow
 def test_ct_lpn_beats_the_best_tv_on_held_out_phantoms(phantom_lpn):
     """Measured: ct-lpn 33.40 dB (SSIM 0.929) against TV 31.84 (0.878) on the 10 test phantoms; PnP 37.99."""
     from conftest import as_overrides, config_psnr

@@ -99,6 +99,7 @@ def mean(values) -> float:
     return sum(values) / len(values)
 
 
+@pytest.mark.slow
 def test_tv_on_the_magnitude_beats_l1_on_the_magnitude(table):
     print({method: [round(v, 2) for v in values] for method, values in table.items()})
     assert mean(table["tv"]) > mean(table["l1"]) + MARGIN_TV_L1

@@ -77,6 +77,7 @@ def _means(cell: dict) -> dict:
     return {method: row["mean_psnr3d_db"] for method, row in cell["methods"].items()}
 
 
+@pytest.mark.slow
 def test_pnp_on_the_magnitude_leads_the_papers_ordering(cells):
     means = _means(cells[10, 30.0])
     print(means)

@@ -44,6 +44,7 @@ def denoising():
     return load_script("denoiser_table").table(echo=lambda *a: None)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sigma", [15, 25, 50])
 def test_general_denoiser_against_bm3d_on_held_out_photographs(denoising, sigma):
     means = denoising["psnr_db"][f"natural/{sigma}"]

@@ -66,6 +66,7 @@ def ula(script, one_thread):
     return script.ula_check()
 
 
+@pytest.mark.slow
 def test_ula_mean_matches_the_smoothed_posterior_within_monte_carlo_error(ula):
     print(ula)
     # z: (ULA mean - exact mean) / its standard error from 50 independent chains, 512 pixels (8 truths)
