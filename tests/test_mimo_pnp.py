@@ -23,7 +23,8 @@ So the ordering holds at N_f = 10, 30 dB (PnP +2.18 dB over TV + ℓ1), PnP on |
 on x, and the gap claim does not hold: PnP's lead over the best variational method shrinks and turns
 negative as N_f or the SNR drops (+2.18 dB at 10 / 30 dB, -1.42 at N_f = 5, -0.39 at 10 dB; +12.32 at
 N_f = 20, 30 dB).
-docs/reproductions.md has the whole grid. Runs in about 2.5 minutes on one thread.
+docs/reproductions.md has the whole grid (the ℓ1 entries of the last two rows are the grid script's;
+the test runs ℓ1 in the first cell only). Runs in about 2.5 minutes on one thread (5 on an AVX2-only CPU).
 """
 
 from __future__ import annotations
@@ -64,7 +65,10 @@ def cells() -> dict:
     try:
         records = {}
         for (n_frequencies, snr_db), alphas in ALPHAS.items():
-            methods = list(script.METHODS) if (n_frequencies, snr_db) == (10, 30.0) else ["l1", "tv", "pnp"]
+            # ℓ1 runs in the first cell only: in the other two TV + ℓ1 is ahead of it (20.91 against 19.98 and
+            # 21.44 against 21.07, docs/mimo_pnp_grid.md), and PnP's gap to TV + ℓ1 alone is at least its gap to
+            # the better of the two, so leaving ℓ1 out there can only make the gap assertions harder to pass.
+            methods = list(script.METHODS) if (n_frequencies, snr_db) == (10, 30.0) else ["tv", "pnp"]
             records[n_frequencies, snr_db] = script.run_cell(
                 n_frequencies, snr_db, grid=GRID, seeds=SEEDS, validation=VALIDATION,
                 alphas={m: alphas[m] for m in methods if m in alphas}, methods=methods, echo=print)[0]
