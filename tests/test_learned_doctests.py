@@ -25,7 +25,8 @@ MODULES = ["recon.networks", "recon.networks.drunet_small", "recon.networks.dncn
            "recon.datasets.noise_estimation", "recon.experiments.auto_strength",
            "recon.training.bilevel_problems", "recon.training.bilevel_pairs", "recon.training.lower_level",
            "recon.training.hypergradient", "recon.training.upper_level", "recon.training.maid", "recon.training.hoag",
-           "recon.training.hyperparameter_config", "recon.training.hyperparameter_training"]
+           "recon.training.hyperparameter_config", "recon.training.hyperparameter_training",
+           "recon.training.training_section", "recon.experiments.learned_registry", "recon.experiments.noise_level"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -89,6 +89,7 @@ def pnp_prior(config: dict, operator, y: torch.Tensor, echo=None) -> PlugAndPlay
 
 
 def solve_pnp(config: dict, y: torch.Tensor, operator, built: PlugAndPlayPrior, callback, **context):
+    """``solver.kind: pnp-admm | pnp-fista | hqs | red`` with the prior :func:`pnp_prior` built, from its start."""
     from recon.experiments.stopping_rules import stopping_from_config
     from recon.solvers.hqs import hqs
     from recon.solvers.pnp_admm import pnp_admm
