@@ -74,6 +74,11 @@ def tune_and_test(problem: str, samplers, samples: int, echo=print) -> dict:
     return report
 
 
+def chosen_on_validation(samplers: dict) -> str:
+    """The sampler whose best validation PSNR is highest: the one ``ct-diffusion`` / ``deblur-diffusion`` ship."""
+    return max(samplers, key=lambda s: max(v["psnr_db"] for v in samplers[s]["validation"]))
+
+
 def compare_with_tv_and_pnp(report: dict, echo=print) -> None:
     """TV's and PnP's tuned test PSNR (docs/pnp_vs_tv_PROBLEM.json) beside the sampler chosen on validation, the one
     ``ct-diffusion`` / ``deblur-diffusion`` ship; the best sampler on the test images is reported too, for reference
@@ -85,7 +90,7 @@ def compare_with_tv_and_pnp(report: dict, echo=print) -> None:
     samplers = report["samplers"]
     tv = report["tv_test_psnr_db"] = earlier["tv"]["test"]["psnr_db"]
     report["pnp_test_psnr_db"] = earlier["pnp"]["test"]["psnr_db"]
-    chosen = report["chosen_sampler"] = max(samplers, key=lambda s: max(v["psnr_db"] for v in samplers[s]["validation"]))
+    chosen = report["chosen_sampler"] = chosen_on_validation(samplers)
     report["chosen_sampler_minus_tv_db"] = samplers[chosen]["test"]["psnr_db"] - tv
     report["best_on_test_minus_tv_db"] = max(r["test"]["psnr_db"] for r in samplers.values()) - tv
     echo(f"{report['problem']}: {chosen} (chosen on validation) - TV on the test set: "

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import as_overrides, config_psnr, docs_report
+from conftest import as_overrides, config_psnr, docs_report, load_script
 from recon.experiments.config import load_experiment
 from recon.weights.registry import shipped_models
 
@@ -34,12 +34,13 @@ def ct_test():
     return few_view_ct("test", count=10)
 
 
-def test_ct_diffusion_ships_the_best_sampler_chosen_on_validation():
-    report = docs_report("diffusion_vs_tv_ct")
-    best = max(report["samplers"], key=lambda s: max(v["psnr_db"] for v in report["samplers"][s]["validation"]))
-    assert best == "diffpir"
-    assert load_experiment("ct-diffusion", as_overrides(report["samplers"][best]["chosen"])) == \
-        load_experiment("ct-diffusion")
+@pytest.mark.parametrize("problem, expected", [("ct", "diffpir"), ("deblur", "red-diff")])
+def test_the_config_ships_the_best_sampler_chosen_on_validation(problem, expected):
+    report = docs_report(f"diffusion_vs_tv_{problem}")
+    best = load_script("diffusion_vs_tv").chosen_on_validation(report["samplers"])
+    assert best == expected
+    config = f"{problem}-diffusion"
+    assert load_experiment(config, as_overrides(report["samplers"][best]["chosen"])) == load_experiment(config)
 
 
 @pytest.mark.slow
@@ -72,14 +73,6 @@ def deblur_test():
     measurement, names = gaussian_deblur("test")
     assert names == ["camera", "astronaut", "coffee", "grace_hopper"]
     return measurement
-
-
-def test_deblur_diffusion_ships_the_best_sampler_chosen_on_validation():
-    report = docs_report("diffusion_vs_tv_deblur")
-    best = max(report["samplers"], key=lambda s: max(v["psnr_db"] for v in report["samplers"][s]["validation"]))
-    assert best == "red-diff"
-    assert load_experiment("deblur-diffusion", as_overrides(report["samplers"][best]["chosen"])) == \
-        load_experiment("deblur-diffusion")
 
 
 @pytest.mark.slow

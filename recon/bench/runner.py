@@ -18,52 +18,34 @@ def _setup(cls, options: dict):
     return cls(**{k: v for k, v in options.items() if k in known})
 
 
-def _ct_tv(options: dict, echo):
-    from recon.bench.ct_tv import run
-    from recon.bench.ct_tv_problem import CTTVSetup
+def _problem_runner(methods: str, problem: str, setup: str):
+    """``runner(options, echo)``: module ``methods``'s ``run`` on the set-up class ``setup`` of module ``problem``,
+    both imported when the problem runs (``recon --help`` loads no benchmark)."""
 
-    return run(_setup(CTTVSetup, options), echo=echo)
+    def runner(options: dict, echo):
+        import importlib
 
+        setup_class = getattr(importlib.import_module(problem), setup)
+        return importlib.import_module(methods).run(_setup(setup_class, options), echo=echo)
 
-def _mri_tv(options: dict, echo):
-    from recon.bench.mri_tv import run
-    from recon.bench.mri_tv_problem import MRITVSetup
-
-    return run(_setup(MRITVSetup, options), echo=echo)
-
-
-def _deblur_tv(options: dict, echo):
-    from recon.bench.deblur_tv import run
-    from recon.bench.deblur_tv_problem import DeblurTVSetup
-
-    return run(_setup(DeblurTVSetup, options), echo=echo)
-
-
-def _pnp(options: dict, echo):
-    from recon.bench.pnp import run
-    from recon.bench.pnp_problems import PnPSetup
-
-    return run(_setup(PnPSetup, options), echo=echo)
-
-
-def _diffusion(options: dict, echo):
-    from recon.bench.diffusion import run
-    from recon.bench.diffusion_problems import DiffusionSetup
-
-    return run(_setup(DiffusionSetup, options), echo=echo)
+    return runner
 
 
 # name -> (one-line description, runner(options, echo) -> list[BenchRecord])
 PROBLEMS = {
-    "ct-tv": ("few-view CT, 256² Shepp-Logan, 60 views, 1% noise, 0.5||Ax-y||² + 0.1 TV, target 33 dB", _ct_tv),
-    "mri-tv": ("8-coil MRI, 256² camera, 4x random columns, 8% centre, noise 0.01, TV, target 28 dB", _mri_tv),
+    "ct-tv": ("few-view CT, 256² Shepp-Logan, 60 views, 1% noise, 0.5||Ax-y||² + 0.1 TV, target 33 dB",
+              _problem_runner("recon.bench.ct_tv", "recon.bench.ct_tv_problem", "CTTVSetup")),
+    "mri-tv": ("8-coil MRI, 256² camera, 4x random columns, 8% centre, noise 0.01, TV, target 28 dB",
+               _problem_runner("recon.bench.mri_tv", "recon.bench.mri_tv_problem", "MRITVSetup")),
     "deblur-tv": ("deblurring, 256² camera, circular Gaussian blur sigma 2 (25x25), noise 0.01, TV, target 28.1 dB",
-                  _deblur_tv),
+                  _problem_runner("recon.bench.deblur_tv", "recon.bench.deblur_tv_problem", "DeblurTVSetup")),
     "pnp": ("plug-and-play, one trained denoiser for recon and deepinv: HQS (DPIR schedule) and PnP-ADMM on 256² "
-            "camera deblurring and 30-view CT of a test phantom; seconds per 256² denoiser call", _pnp),
+            "camera deblurring and 30-view CT of a test phantom; seconds per 256² denoiser call",
+            _problem_runner("recon.bench.pnp", "recon.bench.pnp_problems", "PnPSetup")),
     "diffusion": ("posterior samplers, one trained score network for recon and deepinv: DPS and DiffPIR (and recon's "
                   "RED-diff) on 128² 30-view CT of a test phantom and 128² camera deblurring, 100 steps; seconds "
-                  "per sample", _diffusion),
+                  "per sample", _problem_runner("recon.bench.diffusion", "recon.bench.diffusion_problems",
+                                                "DiffusionSetup")),
 }
 
 
