@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "output file to rerun) on an input file; write the reconstruction, its metrics, the "
                     "resolved config and provenance to HDF5, and a PNG figure beside it.")
     run.add_argument("experiment", metavar="EXPERIMENT", help="shipped config name, YAML path, or output .h5 to rerun")
+    run.add_argument("input_file", metavar="INPUT", nargs="?", help="input file, as --input PATH")
     run.add_argument("--input", metavar="PATH", help="input file (default: the config's input.path)")
     run.add_argument("--output", metavar="PATH", help="output HDF5 (default: INPUT-STEM_EXPERIMENT.h5 here)")
     run.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -232,8 +233,10 @@ def _load_run_config(args) -> dict:
 def _run_run(args) -> int:
     from recon.experiments.run import run_experiment
 
+    if args.input_file and args.input and args.input_file != args.input:
+        raise CommandError(f"two input files: {args.input_file} and --input {args.input}; give one")
     config = _load_run_config(args)
-    run_experiment(config, input_path=args.input, output_path=args.output, device=args.device,
+    run_experiment(config, input_path=args.input_file or args.input, output_path=args.output, device=args.device,
                    overwrite=args.overwrite, quiet=args.quiet, echo=print, max_memory=_max_memory(args))
     return 0
 

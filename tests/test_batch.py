@@ -254,3 +254,19 @@ def test_inputs_that_match_nothing_or_collide_are_refused_before_any_work(tmp_pa
     b = write_ct_scans(tmp_path / "b", 1, size=16, views=8)[0]
     assert main(["batch", "ct-fbp", str(a), str(b), "--output-dir", str(tmp_path / "out")]) == 2
     assert "distinct outputs" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_a_task_plans_on_its_workers_share_of_memory():
+    """Two workers side by side each get half the cluster's memory limit, and a task plans on half of that (the
+    share ``recon run`` takes of what is available), so that their projection matrices are not each sized for half
+    the machine."""
+    from distributed import Client, LocalCluster
+
+    from recon.scaleout.batch_task import worker_memory_budget
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, memory_limit="3GiB",
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        budgets = client.gather([client.submit(worker_memory_budget, pure=False, workers=[address])
+                                 for address in cluster.scheduler_info["workers"]])
+    assert budgets == [3 * 2**29, 3 * 2**29]
+    assert worker_memory_budget() is None

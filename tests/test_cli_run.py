@@ -91,6 +91,21 @@ def test_sirt_and_fbp_run_on_the_same_file(scan, tmp_path, capsys):
                 assert len(f["history/objective"]) == 100
 
 
+def test_the_input_may_follow_the_experiment_without_input_flag(scan, tmp_path, capsys):
+    """`recon run ct-fbp scan.h5` is `recon run ct-fbp --input scan.h5`; two different inputs are one line, exit 2."""
+    by_flag, by_position = tmp_path / "flag.h5", tmp_path / "position.h5"
+    assert main(["run", "ct-fbp", "--input", str(scan), "--output", str(by_flag), "--quiet"]) == 0
+    assert main(["run", "ct-fbp", str(scan), "--output", str(by_position), "--quiet"]) == 0
+    with h5py.File(by_flag) as a, h5py.File(by_position) as b:
+        assert np.array_equal(a["reconstruction"][()], b["reconstruction"][()])
+    capsys.readouterr()
+    other = tmp_path / "other.h5"
+    assert main(["run", "ct-fbp", str(scan), "--input", str(other), "--output", str(tmp_path / "x.h5")]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and f"two input files: {scan} and --input {other}" in error[0]
+    assert not (tmp_path / "x.h5").exists()
+
+
 def test_info_describes_an_input_and_an_output(scan, tv_run, capsys):
     assert main(["info", str(scan)]) == 0
     text = capsys.readouterr().out

@@ -53,8 +53,11 @@ def grid_geometry(config: dict, measurement):
     return replace(measurement.geometry, **changes) if changes else measurement.geometry
 
 
-def build_operator(config: dict, measurement):
+def build_operator(config: dict, measurement, memory_budget: float | None = None):
     """The CT operator of the measurement's geometry, with the config's grid and projector.
+
+    ``memory_budget``: bytes its projection matrix may take (beyond them it projects with astra on the fly);
+    ``None``: the operator's default, :data:`recon.operators.ct.DEFAULT_MEMORY_BUDGET`.
 
     An unrolled model (which works on its own grid) needs only the geometry, so for
     ``solver.kind: unrolled`` (and ``fbp``, when a caller asks) the operator skips building its
@@ -68,6 +71,8 @@ def build_operator(config: dict, measurement):
     common = dict(detector_spacing=geometry.detector_spacing, image_shape=geometry.image_shape,
                   pixel_size=geometry.pixel_size, centre_offset=geometry.centre_offset,
                   projector=section["projector"])
+    if memory_budget is not None:
+        common["memory_budget"] = memory_budget
     if config["solver"]["kind"] in ("fbp", "unrolled"):      # no iterations on this grid: no matrix to build
         common["backend"] = "astra"
     if hasattr(geometry, "source_origin"):

@@ -12,6 +12,7 @@ import datetime
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from recon.datasets.errors import InputError
 from recon.experiments.solve_measurement import read_input, solve_input
@@ -77,7 +78,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
 
     :param max_memory: bytes the run may plan to hold (:mod:`recon.experiments.memory_guard`); ``None``: half
         of the memory available now. A run that does not fit, whole or slice by slice, is refused before
-        anything is read.
+        anything is read; what the plan leaves is the CT projection matrix's (on the fly with astra beyond it).
     """
     import torch
 
@@ -86,6 +87,7 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     from recon.datasets.output_format import sha256_of, write_output
     from recon.datasets.validation import check_input_path
     from recon.experiments.config import config_to_yaml
+    from recon.experiments.memory_guard import projection_matrix_budget
     from recon.progress import ProgressBar
 
     given = input_path or config["input"]["path"]
@@ -94,17 +96,19 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     source = check_input_path(given)
     target, figure_path = output_paths(config, source, output_path, overwrite=overwrite)
     check_device(device)
-    streamed_slices, chunk = plan_memory(source, config, max_memory)
+    plan = plan_memory(source, config, max_memory)
+    # On a GPU the matrix is copied to the device, whose memory the plan does not see: the operator's default there.
+    matrix_memory = projection_matrix_budget(max_memory, plan.planned) if device == "cpu" else None
     say = (lambda *a: None) if quiet else echo
     name = config["name"] or "experiment"
     config = {**config, "input": {**config["input"], "path": str(source.resolve())},
               "output": {**config["output"], "path": str(target)}}
-    if streamed_slices:
+    if plan.slices:
         from recon.experiments.streamed_run import run_streamed
 
         metrics, seconds, iterations, stop_reason = run_streamed(
-            config, source, target, figure_path, streamed_slices, chunk=chunk, device=device, overwrite=overwrite,
-            quiet=quiet, say=say)
+            config, source, target, figure_path, plan.slices, chunk=plan.chunk, device=device, overwrite=overwrite,
+            quiet=quiet, say=say, matrix_memory=matrix_memory)
         summary = RunSummary(name, target, figure_path, metrics, seconds, iterations, stop_reason)
         say(_summary_line(summary))
         return summary
@@ -119,7 +123,8 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     steps = solver["max_iter"] * (solver["samples"] if solver["kind"] in SAMPLER_KINDS else 1)
     bar = ProgressBar(steps, label=f"{name} ", enabled=False if quiet else None)
     try:
-        solved = solve_input(config, measurement, device=device, callback=bar, say=say, name=name)
+        solved = solve_input(config, measurement, device=device, callback=bar, say=say, name=name,
+                             matrix_memory=matrix_memory)
     finally:
         bar.close()
     seconds = time.perf_counter() - started
@@ -138,11 +143,19 @@ def run_experiment(config: dict, *, input_path=None, output_path=None, device: s
     return summary
 
 
-def plan_memory(source, config: dict, max_memory: int | None) -> tuple[int, int]:
-    """How the run fits in memory, decided from the file's metadata before its data is read: ``(0, 0)`` to read
-    and solve the input whole, or ``(slices, chunk)`` to stream its slices, ``chunk`` at a time
-    (``input.stream``, ``input.chunk``; by default as many as fit ``max_memory``, at most
-    :data:`~recon.experiments.streamed_run.DEFAULT_CHUNK`).
+class MemoryPlan(NamedTuple):
+    """How a run fits its memory budget: ``slices`` to stream (0: read whole), ``chunk`` of them at a time, and
+    ``planned`` bytes its data and solver state take (0 when the file's metadata cannot tell)."""
+
+    slices: int
+    chunk: int
+    planned: int
+
+
+def plan_memory(source, config: dict, max_memory: int | None) -> MemoryPlan:
+    """How the run fits in memory, decided from the file's metadata before its data is read: ``slices`` 0 to read
+    and solve the input whole, or ``slices`` streamed ``chunk`` at a time (``input.stream``, ``input.chunk``; by
+    default as many as fit ``max_memory``, at most :data:`~recon.experiments.streamed_run.DEFAULT_CHUNK`).
 
     :raises InputError: when the run fits neither way (:func:`recon.experiments.memory_guard.check_memory`).
 
@@ -150,32 +163,32 @@ def plan_memory(source, config: dict, max_memory: int | None) -> tuple[int, int]
     them) is not estimated here: reading it gives the verdict, and it is read whole.
     """
     from recon.datasets.formats import SLICED_FORMATS, describe_measurement, detect_format
-    from recon.experiments.memory_guard import WAYS_OUT, check_memory, slices_that_fit
+    from recon.experiments.memory_guard import WAYS_OUT, check_memory, estimate_bytes, slices_that_fit
 
     section = config["input"]
     try:
         summary = describe_measurement(source, format=section["format"], allow_links=section["allow_links"])
         layout = detect_format(source).FORMAT if section["format"] == "auto" else section["format"]
     except InputError:
-        return 0, 0
+        return MemoryPlan(0, 0, 0)
     sliced = (section["index"] is None and summary.n_slices > 1 and layout in SLICED_FORMATS
               and summary.modality in ("ct", "mri"))
     if not sliced or section["stream"] == "off":
         stream = ("stream them with --set input.stream=auto",) if sliced else ()
-        check_memory(source, summary, config, max_memory, ways_out=WAYS_OUT[:1] + stream + WAYS_OUT[1:])
-        return 0, 0
+        planned = check_memory(source, summary, config, max_memory, ways_out=WAYS_OUT[:1] + stream + WAYS_OUT[1:])
+        return MemoryPlan(0, 0, planned)
     if section["stream"] == "auto":
         try:
-            check_memory(source, summary, config, max_memory)
-            return 0, 0
+            return MemoryPlan(0, 0, check_memory(source, summary, config, max_memory))
         except InputError:
             pass
-    check_memory(source, summary, {**config, "input": {**section, "index": 0}}, max_memory)   # one slice must fit
+    one_slice = {**config, "input": {**section, "index": 0}}
+    check_memory(source, summary, one_slice, max_memory)   # one slice must fit
     from recon.experiments.streamed_run import DEFAULT_CHUNK
 
     fit = slices_that_fit(summary, config, max_memory)
-    chunk = min(section["chunk"] or DEFAULT_CHUNK, fit, summary.n_slices)         # never more than fits
-    return summary.n_slices, max(1, chunk)
+    chunk = max(1, min(section["chunk"] or DEFAULT_CHUNK, fit, summary.n_slices))         # never more than fits
+    return MemoryPlan(summary.n_slices, chunk, chunk * estimate_bytes(summary, one_slice))
 
 
 def _summary_line(summary: RunSummary) -> str:

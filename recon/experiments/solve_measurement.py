@@ -19,6 +19,7 @@ and tests call :func:`reconstruct_measurement` and :func:`score` on simulated me
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 from recon.datasets.errors import InputError
@@ -92,7 +93,7 @@ def score(image, measurement) -> tuple[dict, dict]:
 
 
 def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", callback=None, echo=None,
-                            operators: dict | None = None):
+                            operators: dict | None = None, matrix_memory: int | None = None):
     """``(Reconstruction, grid)``: the experiment solved on an in-memory measurement, by its modality's builder.
 
     ``grid`` is the CT image geometry the result lies on (``None`` for the other modalities, whose
@@ -101,6 +102,8 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
 
     :param operators: a dict kept across calls on slices of one scan (:mod:`recon.experiments.streamed_run`):
         the CT operator of a geometry met before, with its projection matrix and cached norm, is reused.
+    :param matrix_memory: bytes the CT projection matrix may take (``recon run`` gives what its memory plan
+        leaves, :func:`recon.experiments.memory_guard.projection_matrix_budget`); ``None``: the operator's default.
     """
     from recon.experiments.auto_strength import check_auto_applies, resolve_auto_strength
 
@@ -112,8 +115,9 @@ def reconstruct_measurement(config: dict, measurement, *, device: str = "cpu", c
     if measurement.modality == "ct":
         from recon.experiments.build import build_operator, reconstruct
 
-        operator = (build_operator(config, measurement) if operators is None
-                    else reused_operator(operators, config, measurement, build_operator))
+        build = functools.partial(build_operator, memory_budget=matrix_memory)
+        operator = build(config, measurement) if operators is None else reused_operator(operators, config, measurement,
+                                                                                        build)
         config, auto, start = resolve_auto_strength(config, measurement, operator, echo)
         result = reconstruct(config, measurement, operator, device=device, callback=callback, echo=echo, x0=start)
         result.auto_strength = auto
@@ -210,13 +214,14 @@ def reused_operator(operators: dict, config: dict, measurement, build):
 
 
 def solve_input(config: dict, measurement, *, device: str = "cpu", callback=None, say=print,
-                name: str = "experiment", operators: dict | None = None) -> SolvedInput:
+                name: str = "experiment", operators: dict | None = None,
+                matrix_memory: int | None = None) -> SolvedInput:
     """Reconstruct a read measurement, check the result is finite, score it and segment it as ``config`` says.
-    ``operators``: see :func:`reconstruct_measurement`."""
+    ``operators``, ``matrix_memory``: see :func:`reconstruct_measurement`."""
     import torch
 
     result, grid = reconstruct_measurement(config, measurement, device=device, callback=callback, echo=say,
-                                           operators=operators)
+                                           operators=operators, matrix_memory=matrix_memory)
     image = result.image.detach().cpu()
     if not bool(torch.isfinite(image).all()):
         raise ValueError(f"{name}: the reconstruction has NaN or inf values; check the input and solver.max_iter")

@@ -43,9 +43,9 @@ DEFAULT_CHUNK = 32
 
 
 def run_streamed(config: dict, source, target, figure_path, slices: int, *, chunk: int = 1, device: str = "cpu",
-                 overwrite: bool = False, quiet: bool = False, say=print):
+                 overwrite: bool = False, quiet: bool = False, say=print, matrix_memory: int | None = None):
     """Run ``config`` on the ``slices`` slices of ``source``, ``chunk`` at a time, writing ``target`` (and the
-    figure).
+    figure). ``matrix_memory``: see :func:`recon.experiments.solve_measurement.reconstruct_measurement`.
 
     :returns: ``(metrics, seconds, iterations, stop_reason)``: the metrics' means over every slice, the wall
         time, the most iterations a chunk ran and every chunk's stop reason.
@@ -72,7 +72,8 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
             for start in range(0, slices, chunk):
                 step_started = time.perf_counter()
                 for solved in solved_chunk(config, source, range(start, min(start + chunk, slices)), device=device,
-                                           say=say if start == 0 else _silent, name=name, operators=operators):
+                                           say=say if start == 0 else _silent, name=name, operators=operators,
+                                           matrix_memory=matrix_memory):
                     layout = solved.measurement.format
                     writer.append(**solved.output_arrays())
                     parts.append(solved.provenance())
@@ -94,7 +95,8 @@ def run_streamed(config: dict, source, target, figure_path, slices: int, *, chun
     return writer.means(), seconds, provenance["iterations"], provenance["stop_reason"]
 
 
-def solved_chunk(config: dict, source, indices: range, *, device: str, say, name: str, operators: dict):
+def solved_chunk(config: dict, source, indices: range, *, device: str, say, name: str, operators: dict,
+                 matrix_memory: int | None = None):
     """The slices ``indices`` of ``source``, each read alone, solved as one batch when they share a geometry
     (:func:`recon.datasets.measurement.stacked`), else one by one: a list of
     :class:`recon.experiments.solve_measurement.SolvedInput` in slice order."""
@@ -105,9 +107,10 @@ def solved_chunk(config: dict, source, indices: range, *, device: str, say, name
     read = [read_input(source, one, name=name) for one in configs]
     together = stacked(read)
     if together is not None:
-        return [solve_input(config, together, device=device, say=say, name=name, operators=operators)]
-    return [solve_input(one, measurement, device=device, say=say, name=name, operators=operators)
-            for one, measurement in zip(configs, read)]
+        return [solve_input(config, together, device=device, say=say, name=name, operators=operators,
+                            matrix_memory=matrix_memory)]
+    return [solve_input(one, measurement, device=device, say=say, name=name, operators=operators,
+                        matrix_memory=matrix_memory) for one, measurement in zip(configs, read)]
 
 
 def _silent(*_args) -> None:

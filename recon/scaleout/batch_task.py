@@ -49,6 +49,25 @@ def warm_up(config: dict) -> None:
     pyplot()
 
 
+def worker_memory_budget() -> int | None:
+    """The run's memory budget in a Dask worker: the default share of the worker's memory limit (its part of the
+    machine, so that workers running side by side do not each plan on half of it), or ``None`` outside a worker
+    or without a limit (``recon run``'s default).
+
+    >>> worker_memory_budget() is None      # not in a worker
+    True
+    """
+    from recon.experiments.memory_guard import DEFAULT_FRACTION
+
+    try:
+        from distributed import get_worker
+
+        limit = get_worker().memory_manager.memory_limit
+    except (ImportError, ValueError, AttributeError):
+        return None
+    return int(DEFAULT_FRACTION * limit) if limit else None
+
+
 def reconstruct_task(config: dict, source: str, output: str, device: str = "cpu") -> TaskResult:
     """Run ``config`` on ``source`` and write ``output`` (and its PNG) atomically, as ``recon run`` does.
 
@@ -60,7 +79,7 @@ def reconstruct_task(config: dict, source: str, output: str, device: str = "cpu"
 
     try:
         summary = run_experiment(config, input_path=source, output_path=output, device=device, overwrite=True,
-                                 quiet=True)
+                                 quiet=True, max_memory=worker_memory_budget())
     except (InputError, ValueError, OSError) as error:
         return TaskResult(str(Path(output)), error=" ".join(str(error).split()) or type(error).__name__)
     return TaskResult(str(Path(output)), "", dict(summary.metrics), summary.seconds, summary.iterations,
