@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import REPO_ROOT, load_script
+from matlab73 import write_matlab73_kspace
 
 from recon.datasets.errors import InputError
 from recon.datasets.read_options import ReadOptions
@@ -93,6 +94,8 @@ def samples(tmp_path_factory) -> dict:
     volume = np.ones((4, 6, 10, 2), np.complex64)
     volume[:, :, 1::3] = 0
     write_cfl(folder / "volume", volume)
+    scipy.io.savemat(folder / "kspace.mat", {"kspace": volume[:, :, 0]})
+    write_matlab73_kspace(folder / "kspace73.mat", "DATA", volume[:, :, 0])
     generator = torch.Generator().manual_seed(0)
     radar = MIMOAcquisition(torch.rand(3, 3, generator=generator) * 0.1, torch.rand(2, 3, generator=generator) * 0.1,
                             torch.tensor([4e9, 5e9]), VoxelGrid((-0.1, 0.1), (-0.1, 0.1), (0.3, 0.5), (4, 4, 5)))
@@ -107,7 +110,8 @@ def samples(tmp_path_factory) -> dict:
     low, broad = bands.operator().unpack(bands.operator().A(scene))
     write_multiband(folder / "bands.h5", low[:, 0], broad[:, 0], bands, ground_truth=scene)
     names = ["scan.h5", "exchange.h5", "scan.nxs", "observation_test_000.hdf5", "htc2022_ta_full.mat", "sino.tif",
-             "fastmri.h5", "off_grid.h5", "raw.h5", "slices.cfl", "volume.cfl", "radar.h5", "blurred.h5", "bands.h5"]
+             "fastmri.h5", "off_grid.h5", "raw.h5", "slices.cfl", "volume.cfl", "kspace.mat", "kspace73.mat", "radar.h5",
+             "blurred.h5", "bands.h5"]
     return {name: folder / name for name in names}
 
 
@@ -132,7 +136,8 @@ def test_recon_info_imports_neither_torch_nor_deepinv(samples):
 
 @pytest.mark.parametrize("name", ["scan.h5", "exchange.h5", "scan.nxs", "observation_test_000.hdf5",
                                   "htc2022_ta_full.mat", "sino.tif", "fastmri.h5", "off_grid.h5", "raw.h5",
-                                  "slices.cfl", "volume.cfl", "radar.h5", "blurred.h5", "bands.h5"])
+                                  "slices.cfl", "volume.cfl", "kspace.mat", "kspace73.mat", "radar.h5", "blurred.h5",
+                                  "bands.h5"])
 def test_each_reader_describes_what_it_reads(samples, name):
     from recon.datasets.formats import detect_format
     from recon.datasets.summary import cartesian_lines

@@ -140,6 +140,7 @@ def test_sigkill_mid_stream_leaves_nothing_and_the_rerun_completes(tmp_path):
                                   "recon.datasets.measurement", "recon.experiments.memory_guard",
                                   "recon.experiments.solve_measurement", "recon.scaleout.volume_assembly",
                                   "recon.datasets.bart_cfl", "recon.datasets.tiff_pages", "recon.datasets.mat5_preflight",
+                                  "recon.datasets.matlab_kspace",
                                   "recon.datasets.reader_boundary"])
 def test_docstring_examples(name):
     import doctest

@@ -24,6 +24,7 @@ READER_MODULES = (
     "recon.datasets.nxtomo",
     "recon.datasets.lodopab",
     "recon.datasets.htc2022",
+    "recon.datasets.matlab_kspace",
     "recon.datasets.tiff_sinogram",
     "recon.datasets.fastmri",
     "recon.datasets.ismrmrd",
@@ -68,7 +69,7 @@ def detect_format(path):
     for module in modules:
         if module.sniff(path, None):
             return module
-    raise InputError(path, None, "a supported file (HDF5, MATLAB .mat of HTC2022, TIFF sinogram)",
+    raise InputError(path, None, "a supported file (HDF5, MATLAB .mat of HTC2022 or k-space, TIFF sinogram, BART .cfl)",
                      "none of these")
 
 

@@ -34,7 +34,7 @@ REAL_FILES = (
     ("ct/sino360_neutron.tif", "tiff-sinogram", "ct-fbp", ("input.angles_deg=[0,360]",)),
     ("ct/htc2022/htc2022_ta_full.mat", "htc2022", "ct-fbp", ()),
     ("ct/htc2022/htc2022_solid_disc_full_recon_fbp_seg.mat", "htc2022", None, ()),
-    ("mri/brain_alias_8ch.mat", "none (MATLAB, no recon layout)", None, ()),
+    ("mri/brain_alias_8ch.mat", "matlab-kspace", "mri-zf", ()),
 )
 
 
@@ -44,6 +44,7 @@ def write_seeds(folder) -> list[Seed]:
     The real files come from ``$RECON_TESTDATA`` or ``../shared/testdata`` when that folder exists.
     """
     import numpy as np
+    import scipy.io
 
     from recon.datasets.bart_cfl import write_cfl
     from recon.experiments.config import load_experiment
@@ -67,6 +68,8 @@ def write_seeds(folder) -> list[Seed]:
     kspace[:, 1::2] = 0        # every other phase-encode line missing: an undersampled scan
     cfl = write_cfl(folder / "kspace", kspace, overwrite=True)
     seeds.append(Seed(cfl.with_suffix(".cfl"), "bart-cfl", "mri-zf", companion=cfl.with_suffix(".hdr")))
+    scipy.io.savemat(folder / "kspace.mat", {"kspace": kspace[:, :, 0]})
+    seeds.append(Seed(folder / "kspace.mat", "matlab-kspace", "mri-zf"))
     data = real_data_folder()
     if data is not None:
         for relative, reader, experiment, settings in REAL_FILES:
