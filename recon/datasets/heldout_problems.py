@@ -162,14 +162,12 @@ def mri_validation() -> list[Measurement]:
 def brain_mri(path, *, seed: int = 0, equispaced: bool = False) -> Measurement:
     """Test MRI: the real 8-coil brain (``testdata/mri/brain_alias_8ch.mat``), 4× random (or ``equispaced``, as
     fastMRI's) columns, 8 % centre."""
-    import scipy.io
-
+    from recon.datasets.formats import read_measurement
     from recon.operators.mri_acquisition import CartesianAcquisition
     from recon.operators.mri_masks import equispaced_mask
     from recon.operators.mri_zero_filled import zero_filled
 
-    data = scipy.io.loadmat(str(path))["DATA"]
-    kspace = torch.from_numpy(np.ascontiguousarray(data.transpose(2, 0, 1)[:, :, BRAIN_COLUMNS])).to(torch.complex64)
+    kspace = read_measurement(path).data[0, :, :, BRAIN_COLUMNS].contiguous()    # (coils, 320, 168)
     reference = zero_filled(kspace[None])
     if equispaced:
         mask = equispaced_mask(tuple(kspace.shape[-2:]), 4, 0.08, offset=0)
