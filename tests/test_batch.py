@@ -270,3 +270,15 @@ def test_a_task_plans_on_its_workers_share_of_memory():
                                  for address in cluster.scheduler_info["workers"]])
     assert budgets == [3 * 2**29, 3 * 2**29]
     assert worker_memory_budget() is None
+
+
+def test_two_local_clusters_at_once_take_free_ports_without_warning():
+    import warnings
+
+    from recon.scaleout.cluster import dask_client
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with dask_client(workers=1, processes=False) as first, dask_client(workers=1, processes=False) as second:
+            assert first.submit(sum, [1, 2]).result() == second.submit(sum, [3, 4]).result() - 4
+    assert not [w for w in caught if "already in use" in str(w.message)], [str(w.message) for w in caught]

@@ -95,8 +95,11 @@ def dask_client(*, workers: int | None = None, scheduler: str | None = None, pro
     # serve every allocation above 128 KiB by a fresh mmap: a 256² ct-tv task took 4.4 s in a worker, 2.8 s in
     # a plain process. The workers get the thread limits alone.
     with dask.config.set({"distributed.nanny.pre-spawn-environ": dict(WORKER_ENVIRONMENT)}):
+        # No dashboard; the scheduler's HTTP server (health, metrics) still starts, on a free port, so that two
+        # batches on one machine do not warn that port 8787 is taken.
         cluster = LocalCluster(n_workers=workers or default_workers(), threads_per_worker=1, processes=processes,
-                               dashboard_address=None, silence_logs=logging.ERROR, **options)
+                               dashboard_address=None, scheduler_kwargs={"dashboard_address": ":0"},
+                               silence_logs=logging.ERROR, **options)
     client = Client(cluster)
     try:
         yield client
