@@ -36,7 +36,8 @@ GRIDS = {   # problem -> method -> [(config, {key: candidate values})]: every co
     "mri": {
         "tv": [("mri-tv", {"prior.strength": [0.003, 0.006, 0.01, 0.02, 0.04]})],
         "pnp": [("mri-pnp", {"solver.kind": ["hqs"], "prior.sigma": [0.01, 0.02, 0.05],
-                             "prior.strength": [0.05, 0.25, 1.0, 4.0], "prior.complex_mode": ["magnitude", "real-imag"]}),
+                             "prior.strength": [0.05, 0.25, 1.0, 4.0],
+                             "prior.complex_mode": ["magnitude", "real-imag", "signed-parts"]}),
                 # PnP-ADMM on the magnitude, as first measured (mri-pnp then denoised the magnitude by default)
                 ("mri-pnp", {"solver.kind": ["pnp-admm"], "prior.sigma": [0.02, 0.05, 0.1],
                              "solver.penalty": [0.03, 0.1, 1.0], "solver.max_iter": [40],
