@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recon.datasets.errors import InputError
+from recon.datasets.mat5_preflight import MAT5_SIGNATURE, load_variable
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_angles, check_dtype, check_finite, check_input_path
 
@@ -72,7 +73,6 @@ SEGMENTATION_NAME = "reconFullFbpSeg"
 IMAGE_SHAPE = (512, 512)
 REQUIRED_PARAMETERS = ("angles", "distanceSourceOrigin", "distanceSourceDetector", "effectivePixelSizePost",
                        "numDetectorsPost", "geometricMagnification")
-_MAT5_SIGNATURE = b"MATLAB 5.0 MAT-file"
 
 
 def sniff(path: Path, h5) -> bool:
@@ -88,7 +88,7 @@ def sniff(path: Path, h5) -> bool:
             return False
     try:
         with open(path, "rb") as handle:
-            if not handle.read(len(_MAT5_SIGNATURE)) == _MAT5_SIGNATURE:
+            if not handle.read(len(MAT5_SIGNATURE)) == MAT5_SIGNATURE:
                 return False
         return _struct_name(_variables(path)) is not None
     except Exception:  # a foreign or broken file is simply not ours
@@ -109,26 +109,14 @@ def _struct_name(variables) -> str | None:
 
 
 def _load_variable(path: Path, name: str):
-    """One variable of a v5 .mat file, its declared sizes checked first, with every scipy failure turned
-    into an InputError."""
+    """One variable of a v5 .mat file, its declared sizes checked first
+    (:func:`recon.datasets.mat5_preflight.load_variable`); a v7.3 re-save is refused with how to convert it."""
     import h5py
-    import scipy.io
-
-    from recon.datasets.mat5_preflight import preflight
 
     if h5py.is_hdf5(path):   # MATLAB v7.3 files are HDF5 inside, which scipy does not read
         raise InputError(path, None, "a MATLAB v5 .mat file",
                          "a v7.3 (HDF5) one; re-save it in MATLAB with save(name, '-v7')")
-    preflight(path)
-    try:
-        contents = scipy.io.loadmat(str(path), variable_names=[name], struct_as_record=False, squeeze_me=False)
-    except Exception as error:  # scipy raises ValueError, TypeError, OSError, MatReadError... on bad files
-        text = str(error).strip().splitlines()
-        raise InputError(path, None, "a readable MATLAB v5 .mat file",
-                         f"an unreadable one ({text[0] if text else type(error).__name__})")
-    if name not in contents:
-        raise InputError(path, name, "a MATLAB variable", "none")
-    return contents[name]
+    return load_variable(path, name, struct_as_record=False, squeeze_me=False)
 
 
 def _unwrap(value):
@@ -266,7 +254,7 @@ def _variables_or_error(path: Path):
                          "a v7.3 (HDF5) one; re-save it in MATLAB with save(name, '-v7')")
     if header.startswith(b"\x89HDF"):
         raise InputError(path, None, "a MATLAB v5 .mat file", "an HDF5 file")
-    if not header.startswith(_MAT5_SIGNATURE):
+    if not header.startswith(MAT5_SIGNATURE):
         raise InputError(path, None, "a MATLAB v5 .mat file", "a file without the 'MATLAB 5.0 MAT-file' header")
     from recon.datasets.mat5_preflight import preflight
 

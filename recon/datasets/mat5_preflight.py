@@ -38,6 +38,8 @@ from recon.datasets.errors import InputError
 from recon.datasets.hdf5_preflight import size_problem
 
 HEADER_BYTES = 128
+#: How a v5 file's 116-byte text header starts (a v7.3 file's says "MATLAB 7.3 MAT-file").
+MAT5_SIGNATURE = b"MATLAB 5.0 MAT-file"
 MI_MATRIX, MI_COMPRESSED = 14, 15
 #: Bytes per value of each v5 data type (miINT8 ... miUTF32).
 MI_SIZES = {1: 1, 2: 1, 3: 2, 4: 2, 5: 4, 6: 4, 7: 4, 9: 8, 12: 8, 13: 8, 16: 1, 17: 2, 18: 4}
@@ -82,6 +84,30 @@ def preflight(path) -> None:
     problem = find_problem(path)
     if problem is not None:
         raise InputError(path, *problem)
+
+
+def load_variable(path, name: str, **loadmat_options):
+    """The variable ``name`` of the v5 file ``path``, read by ``scipy.io.loadmat`` after :func:`preflight`, with
+    every scipy failure (``ValueError``, ``TypeError``, ``MatReadError``...) turned into one :class:`InputError`.
+
+    >>> import tempfile, pathlib, numpy as np, scipy.io
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.mat"
+    >>> scipy.io.savemat(path, {"x": np.arange(3.0)})
+    >>> load_variable(path, "x").tolist(), load_variable(path, "x", squeeze_me=True).tolist()
+    ([[0.0, 1.0, 2.0]], [0.0, 1.0, 2.0])
+    """
+    import scipy.io
+
+    preflight(path)
+    try:
+        contents = scipy.io.loadmat(str(path), variable_names=[name], **loadmat_options)
+    except Exception as error:  # scipy raises ValueError, TypeError, OSError, MatReadError... on bad files
+        text = str(error).strip().splitlines()
+        raise InputError(path, None, "a readable MATLAB v5 .mat file",
+                         f"an unreadable one ({text[0] if text else type(error).__name__})")
+    if name not in contents:
+        raise InputError(path, name, "a MATLAB variable", "none")
+    return contents[name]
 
 
 def find_problem(path) -> tuple[str | None, str, str] | None:

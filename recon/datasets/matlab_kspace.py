@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from recon.datasets.errors import InputError
+from recon.datasets.mat5_preflight import MAT5_SIGNATURE, complex_variables, load_variable
 from recon.datasets.read_options import ReadOptions
 from recon.datasets.validation import check_finite
 
@@ -49,7 +50,6 @@ AXES = ("MATLAB (x, y, coils) is read as (1, coils, x, y) (a single-coil (x, y) 
 #: Names that mark the k-space variable of a file holding several arrays (compared in lower case).
 KSPACE_NAMES = ("kspace", "k_space", "ksp", "kdata", "data", "raw")
 NUMERIC_CLASSES = ("double", "single", "int8", "uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64")
-MAT5_SIGNATURE = b"MATLAB 5.0 MAT-file"
 MAT73_SIGNATURE = b"MATLAB 7.3 MAT-file"
 
 
@@ -70,8 +70,6 @@ def sniff(path: Path, h5) -> bool:
 def _mat5_variables(path) -> list[tuple[str, tuple, str]]:
     """``(name, shape, class)`` of the complex top-level arrays of a v5 file, as ``whosmat`` lists them."""
     import scipy.io
-
-    from recon.datasets.mat5_preflight import complex_variables
 
     stored_complex = complex_variables(path)
     return [variable for variable in scipy.io.whosmat(str(path)) if variable[0] in stored_complex]
@@ -136,28 +134,13 @@ def _load(path: Path, options: ReadOptions) -> tuple[np.ndarray, str, str]:
         version = "v7.3"
     else:
         name, _, _ = chosen_variable(path, _mat5_variables(path))
-        values = _load_mat5(path, name)
+        values = np.asarray(load_variable(path, name))
         version = "v5"
     values = values.reshape(_image_shape(values.shape))
     kspace = np.ascontiguousarray(np.moveaxis(values, 2, 0) if values.ndim == 3 else values[None])[None]
     kspace = kspace.astype(np.complex64)
     check_finite(kspace, path, name)
     return kspace, name, version
-
-
-def _load_mat5(path: Path, name: str) -> np.ndarray:
-    import scipy.io
-
-    from recon.datasets.mat5_preflight import preflight
-
-    preflight(path)
-    try:
-        contents = scipy.io.loadmat(str(path), variable_names=[name])
-    except Exception as error:  # scipy raises ValueError, TypeError, OSError, MatReadError... on bad files
-        text = str(error).strip().splitlines()
-        raise InputError(path, None, "a readable MATLAB v5 .mat file",
-                         f"an unreadable one ({text[0] if text else type(error).__name__})")
-    return np.asarray(contents[name])
 
 
 def read(path: Path, options: ReadOptions = ReadOptions()) -> Measurement:
